@@ -1,0 +1,10 @@
+/** Exit codes, the contract CI scripts rely on. */
+export const EXIT = {
+  ok: 0,
+  /** A scenario failed. */
+  failed: 1,
+  /** Input errors: parse, validation, YAML, usage. */
+  input: 2,
+  /** A bug in svcspec. */
+  internal: 3,
+} as const;
