@@ -59,6 +59,9 @@ export interface FileResult {
   scenarios: ScenarioResult[];
   /** Input errors and warnings for the file (parse, validation, YAML). */
   diagnostics: Diagnostic[];
+  /** Every file the spec read besides itself (`apply "x.yaml"`), as paths usable from the
+   *  working directory; `svcspec run --watch` re-runs the spec when one of them changes. */
+  inputs?: string[];
 }
 
 export interface RunResult {
