@@ -1,0 +1,200 @@
+// A node's tables as `iptables-save` prints them after kube-proxy's first full sync: the
+// built-in chains with their jump rules (each prepended with `iptables -I`, so the last one
+// ensured comes first), then kube-proxy's chains, all in iptables-save's normalised rule form.
+// The normalisation was checked against the real kernel (iptables 1.8.9, nf_tables and legacy):
+// -s/-d/-p move to the front (! -s, -d, -p), addresses gain /32 (/128), comments are always
+// quoted, --or-mark X prints as --set-xmark X/X and --xor-mark X as --set-xmark X/0x0, REJECT
+// gains its default --reject-with, -m recent spells out --mask/--rsource, and statistic
+// probabilities round-trip through the kernel's 31-bit fixed point (%.11f).
+
+import type { EndpointSlice, Service } from "../../world/k8s.js";
+import type { ProxierConfig } from "./config.js";
+import { proxierFamily, writeRestore } from "./writer.js";
+import { formatExactHalfEven } from "./names.js";
+
+export interface JumpRule {
+  table: "filter" | "nat";
+  /** The built-in chain the rule is inserted into. */
+  chain: string;
+  target: string;
+  /** The rule as kube-proxy passes it to `iptables -I chain`: extra matches, comment, -j. */
+  args: string;
+}
+
+/** kube-proxy's iptablesJumpChains then iptablesKubeletJumpChains, in the order it ensures them. */
+const JUMPS: Array<{ table: "filter" | "nat"; dst: string; src: string; comment: string; extra: string }> = [
+  { table: "filter", dst: "KUBE-EXTERNAL-SERVICES", src: "INPUT", comment: "kubernetes externally-visible service portals", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", dst: "KUBE-EXTERNAL-SERVICES", src: "FORWARD", comment: "kubernetes externally-visible service portals", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", dst: "KUBE-NODEPORTS", src: "INPUT", comment: "kubernetes health check service ports", extra: "" },
+  { table: "filter", dst: "KUBE-SERVICES", src: "FORWARD", comment: "kubernetes service portals", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", dst: "KUBE-SERVICES", src: "OUTPUT", comment: "kubernetes service portals", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", dst: "KUBE-FORWARD", src: "FORWARD", comment: "kubernetes forwarding rules", extra: "" },
+  { table: "filter", dst: "KUBE-PROXY-FIREWALL", src: "INPUT", comment: "kubernetes load balancer firewall", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", dst: "KUBE-PROXY-FIREWALL", src: "OUTPUT", comment: "kubernetes load balancer firewall", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", dst: "KUBE-PROXY-FIREWALL", src: "FORWARD", comment: "kubernetes load balancer firewall", extra: "-m conntrack --ctstate NEW" },
+  { table: "nat", dst: "KUBE-SERVICES", src: "OUTPUT", comment: "kubernetes service portals", extra: "" },
+  { table: "nat", dst: "KUBE-SERVICES", src: "PREROUTING", comment: "kubernetes service portals", extra: "" },
+  { table: "nat", dst: "KUBE-POSTROUTING", src: "POSTROUTING", comment: "kubernetes postrouting rules", extra: "" },
+  // Duplicates of kubelet's jumps; kube-proxy ensures them (and the chain) on every full sync.
+  { table: "filter", dst: "KUBE-FIREWALL", src: "INPUT", comment: "", extra: "" },
+  { table: "filter", dst: "KUBE-FIREWALL", src: "OUTPUT", comment: "", extra: "" },
+];
+
+/** The jump rules in the order kube-proxy runs `iptables -t T -I CHAIN <args>` (each at position 1). */
+export function jumpRules(cfg: ProxierConfig): JumpRule[] {
+  void cfg; // the list is the same for every configuration; kept as a parameter for the contract
+  return JUMPS.map((j) => {
+    const parts = [j.extra, j.comment ? `-m comment --comment "${j.comment}"` : "", `-j ${j.dst}`].filter((s) => s !== "");
+    return { table: j.table, chain: j.src, target: j.dst, args: parts.join(" ") };
+  });
+}
+
+const BUILTIN: Record<string, string[]> = {
+  filter: ["INPUT", "FORWARD", "OUTPUT"],
+  nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+};
+
+/** Split a rule into words; a double-quoted string is one word (quotes kept off). */
+export function splitRuleWords(rule: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  const n = rule.length;
+  while (i < n) {
+    while (i < n && rule[i] === " ") i++;
+    if (i >= n) break;
+    if (rule[i] === '"') {
+      const end = rule.indexOf('"', i + 1);
+      words.push(rule.slice(i + 1, end === -1 ? n : end));
+      i = end === -1 ? n : end + 1;
+    } else {
+      let j = i;
+      while (j < n && rule[j] !== " ") j++;
+      words.push(rule.slice(i, j));
+      i = j;
+    }
+  }
+  return words;
+}
+
+/** The probability the kernel stores (31-bit fixed point) printed back as xt_statistic does. */
+export function kernelProbability(p: string): string {
+  const stored = Math.round(Number(p) * 0x80000000);
+  return formatExactHalfEven(stored / 0x80000000, 11);
+}
+
+function normalizeMark(v: string): string {
+  const [value, mask] = v.split("/");
+  const hex = (s: string) => "0x" + parseInt(s, 16).toString(16);
+  return mask === undefined ? hex(value!) : `${hex(value!)}/${hex(mask)}`;
+}
+
+/** One restore-format rule ("-A CHAIN ...") in iptables-save's normalised form. */
+export function normalizeRule(rule: string, family: 4 | 6): string {
+  const w = splitRuleWords(rule);
+  const chain = w[1]!;
+  let src: string | null = null;
+  let dst: string | null = null;
+  let proto: string | null = null;
+  const rest: string[] = [];
+  const addr = (a: string) => (a.includes("/") ? a : `${a}/${family === 4 ? 32 : 128}`);
+  let neg = false;
+  for (let i = 2; i < w.length; i++) {
+    const t = w[i]!;
+    if (t === "!") {
+      neg = true;
+      continue;
+    }
+    const bang = neg ? "! " : "";
+    neg = false;
+    if (t === "-s") src = `${bang}-s ${addr(w[++i]!)}`;
+    else if (t === "-d") dst = `${bang}-d ${addr(w[++i]!)}`;
+    else if (t === "-p") proto = `${bang}-p ${w[++i]!}`;
+    else rest.push(bang + t);
+  }
+  // Walk the matches/target in order, rewriting what the kernel stores differently.
+  const out: string[] = [];
+  const mask = family === 4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+  for (let i = 0; i < rest.length; i++) {
+    const t = rest[i]!;
+    if (t === "--comment") {
+      out.push(`--comment "${rest[++i]}"`);
+    } else if (t === "-m" && rest[i + 1] === "recent") {
+      i++;
+      let name = "";
+      let op = "";
+      let seconds: string | null = null;
+      let reap = false;
+      while (i + 1 < rest.length && rest[i + 1] !== "-m" && rest[i + 1] !== "-j") {
+        const o = rest[++i]!;
+        if (o === "--name") name = rest[++i]!;
+        else if (o === "--seconds") seconds = rest[++i]!;
+        else if (o === "--reap") reap = true;
+        else op = o;
+      }
+      const parts = ["-m recent", op];
+      if (seconds !== null) parts.push(`--seconds ${seconds}`);
+      if (reap) parts.push("--reap");
+      parts.push(`--name ${name} --mask ${mask} --rsource`);
+      out.push(parts.join(" "));
+    } else if (t === "--probability") {
+      out.push(`--probability ${kernelProbability(rest[++i]!)}`);
+    } else if (t === "--or-mark") {
+      const m = normalizeMark(rest[++i]!);
+      out.push(`--set-xmark ${m}/${m}`);
+    } else if (t === "--xor-mark") {
+      out.push(`--set-xmark ${normalizeMark(rest[++i]!)}/0x0`);
+    } else if (t === "--mark") {
+      out.push(`--mark ${normalizeMark(rest[++i]!)}`);
+    } else if (t === "-j" && rest[i + 1] === "REJECT") {
+      i++;
+      out.push(`-j REJECT --reject-with ${family === 4 ? "icmp-port-unreachable" : "icmp6-port-unreachable"}`);
+    } else {
+      out.push(t);
+    }
+  }
+  const head = [`-A ${chain}`, src, dst, proto].filter((s): s is string => s !== null);
+  return [...head, ...out].join(" ");
+}
+
+/**
+ * The node's filter and nat tables as iptables-save prints them after kube-proxy's first sync
+ * (without iptables-save's "# Generated/Completed" timestamp lines). `table` restricts the
+ * output to one table.
+ */
+export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, table?: "filter" | "nat"): string {
+  const family = proxierFamily(cfg);
+  const restore = writeRestore(services, slices, cfg);
+  const chains: Record<string, Map<string, string[]>> = { filter: new Map(), nat: new Map() };
+  for (const t of ["filter", "nat"]) for (const b of BUILTIN[t]!) chains[t]!.set(b, []);
+  // Jump rules: each is inserted at position 1, so later ones end up above earlier ones.
+  for (const j of jumpRules(cfg)) {
+    chains[j.table]!.get(j.chain)!.unshift(normalizeRule(`-A ${j.chain} ${j.args}`, family));
+    if (!chains[j.table]!.has(j.target)) chains[j.table]!.set(j.target, []);
+  }
+  let current: Map<string, string[]> | null = null;
+  for (const line of restore.split("\n")) {
+    if (line.startsWith("*")) current = chains[line.slice(1)] ?? null;
+    else if (!current) continue;
+    else if (line.startsWith(":")) {
+      const name = line.slice(1).split(" ")[0]!;
+      if (!current.has(name)) current.set(name, []);
+      else current.set(name, []); // a declared chain is flushed by --noflush restore
+    } else if (line.startsWith("-A ")) {
+      const name = line.slice(3).split(" ")[0]!;
+      current.get(name)!.push(normalizeRule(line, family));
+    }
+  }
+  let out = "";
+  for (const t of table ? [table] : (["filter", "nat"] as const)) {
+    const m = chains[t]!;
+    const builtins = BUILTIN[t]!;
+    // iptables-save lists built-in chains first, then user chains by name (strcmp order).
+    const user = [...m.keys()].filter((c) => !builtins.includes(c)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    out += `*${t}\n`;
+    for (const b of builtins) out += `:${b} ACCEPT [0:0]\n`;
+    for (const c of user) out += `:${c} - [0:0]\n`;
+    for (const c of [...builtins, ...user]) for (const r of m.get(c)!) out += r + "\n";
+    out += "COMMIT\n";
+  }
+  return out;
+}
