@@ -1,0 +1,44 @@
+// An engine realises a Topology and answers probes on it: the simulator (default) or the real
+// kernel in network namespaces. The scenario executor only talks to this interface.
+
+import type { Topology } from "../net/topology.js";
+import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../net/outcome.js";
+
+export type DnsHandler = (query: { name: string; type: "A" | "CNAME" | "ANY" }, clientIp: string) => ProbeBranch["dns"];
+
+export interface EngineOptions {
+  dns: DnsHandler;
+  /** The zone as data, for engines that run a real DNS server (the kernel engine). */
+  dnsZone?: unknown;
+}
+
+export interface ProbeHints {
+  /** Hosts the simulator predicts the probe may reach (the kernel engine repeats until it saw each). */
+  expectEndpoints?: string[];
+}
+
+export interface Engine {
+  readonly name: "sim" | "kernel";
+  probe(req: ProbeRequest, hints?: ProbeHints): Promise<ProbeOutcome>;
+  conntrackList(host: string): Promise<string>;
+  routesText(host: string): Promise<string>;
+  hairpinText(host: string): Promise<string>;
+  bridgeText(host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export type EngineFactory = (topology: Topology, opts: EngineOptions) => Promise<Engine>;
+
+export const simEngine: EngineFactory = async (topology, opts) => {
+  const { SimNetwork } = await import("../net/sim/index.js");
+  const net = new SimNetwork(topology, { dns: opts.dns });
+  return {
+    name: "sim",
+    probe: async (req) => net.probe(req),
+    conntrackList: async (h) => net.conntrackList(h),
+    routesText: async (h) => net.routesText(h),
+    hairpinText: async (h) => net.hairpinText(h),
+    bridgeText: async (h) => net.bridgeText(h),
+    close: async () => {},
+  };
+};

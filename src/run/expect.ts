@@ -1,0 +1,151 @@
+// Judging `expect` lines against a probe's branches. Every expectation is a predicate over one
+// branch; its quantifier says over how many branches it must hold: `always` (every branch),
+// `sometimes` (at least one), `never` (none). A failure names what was expected, what was got
+// on the branch that broke it (with its endpoint and probability), and why, in the engine's
+// own words.
+
+import type { Expectation, PacketCheck, DnsCheck, HostRef } from "../lang/ast.js";
+import type { ProbeBranch } from "../net/outcome.js";
+import type { ExpectationResult } from "./result.js";
+import type { Directory } from "./directory.js";
+
+const pct = (p: number): string => (p >= 0.995 ? "1.00" : p.toFixed(2));
+
+/** "branch nginx-1 (p=0.50)" — the branch by where it went, for messages. */
+export function branchLabel(b: ProbeBranch, dir: Directory): string {
+  const where = b.deliveredTo ? dir.displayName(b.deliveredTo.host) : b.choices.length ? b.choices[b.choices.length - 1] : "only branch";
+  return `branch ${where} (p=${pct(b.probability)})`;
+}
+
+export function describeResult(b: ProbeBranch, dir: Directory): string {
+  switch (b.result) {
+    case "connected":
+      return b.deliveredTo ? `connected to ${dir.displayName(b.deliveredTo.host)}` : "connected";
+    case "refused":
+      return b.signal === "rst" ? "refused (TCP RST)" : `refused (${b.signal.replace(/-/g, " ")})`;
+    case "timeout":
+      return "no answer (timeout)";
+    case "net-unreachable":
+      return "network unreachable";
+    case "host-unreachable":
+      return "host unreachable";
+    default:
+      return b.result;
+  }
+}
+
+function hostMatches(ref: HostRef, ip: string | undefined, dir: Directory): boolean {
+  if (!ip) return false;
+  if (ref.kind === "ip") return ref.ip.text === ip;
+  const h = dir.host(ref.name.text);
+  if (h) return h.addrs.some((a) => a.ip === ip);
+  const svc = dir.service(ref.name.text);
+  if (svc) {
+    if (svc.spec.clusterIP === ip) return true;
+    if ((svc.spec.externalIPs ?? []).includes(ip)) return true;
+    return (svc.status?.loadBalancer?.ingress ?? []).some((i) => i.ip === ip);
+  }
+  return false;
+}
+
+const refText = (ref: HostRef): string => (ref.kind === "ip" ? ref.ip.text : ref.name.text);
+
+export function checkText(c: PacketCheck | DnsCheck): string {
+  switch (c.kind) {
+    case "reply-from":
+      return `reply-from ${refText(c.host)}${c.port ? `:${c.port.value}` : ""}`;
+    case "delivered-to":
+      return `delivered-to ${c.anyOf ? "any-of " : ""}${c.pods.map((p) => p.text).join(",")}`;
+    case "source-seen":
+      return `source-seen ${refText(c.host)}`;
+    case "via":
+      return `via ${c.node.text}`;
+    case "answer":
+      return `answer ${c.ips.map((i) => i.text).join(" ")}`;
+    case "cname":
+      return `cname ${c.host.text}`;
+    default:
+      return c.kind;
+  }
+}
+
+/** Whether one branch satisfies a packet check, and what it showed instead. */
+export function judgePacketBranch(c: PacketCheck, b: ProbeBranch, dir: Directory): { ok: boolean; got: string } {
+  const res = describeResult(b, dir);
+  switch (c.kind) {
+    case "connected":
+      return { ok: b.result === "connected", got: res };
+    case "dropped":
+      return { ok: b.result === "timeout", got: res };
+    case "refused":
+      return { ok: b.result === "refused", got: res };
+    case "rejected":
+      // An ICMP error from a REJECT rule (kube-proxy's default --reject-with), not a TCP RST.
+      return { ok: b.result === "refused" && (b.signal === "icmp-port-unreachable" || b.signal === "icmp-admin-prohibited"), got: res };
+    case "unreachable":
+      return { ok: b.result === "net-unreachable" || b.result === "host-unreachable", got: res };
+    case "masqueraded":
+      return { ok: b.masqueraded, got: b.masqueraded ? "masqueraded" : "not masqueraded" };
+    case "reply-from": {
+      const r = b.replyFrom;
+      const ok = !!r && hostMatches(c.host, r.ip, dir) && (!c.port || r.port === c.port.value);
+      return { ok, got: r ? `reply-from ${dir.describe(r.ip, r.port)}` : `no reply (${res})` };
+    }
+    case "delivered-to": {
+      const d = b.deliveredTo;
+      const names = c.pods.map((p) => dir.host(p.text)?.host);
+      return { ok: !!d && names.includes(d.host), got: d ? `delivered to ${dir.displayName(d.host)}` : `not delivered (${res})` };
+    }
+    case "source-seen": {
+      const s = b.sourceSeen;
+      return { ok: !!s && hostMatches(c.host, s.ip, dir), got: s ? `source-seen ${dir.describe(s.ip)}` : `nothing seen (${res})` };
+    }
+    case "via": {
+      return { ok: b.via.includes(c.node.text), got: b.via.length ? `via ${b.via.join(" → ")}` : "via no node" };
+    }
+  }
+}
+
+/** Applies a quantifier to per-branch verdicts. */
+export function judge<C extends PacketCheck | DnsCheck>(
+  e: Expectation<C>,
+  branches: ProbeBranch[],
+  perBranch: (b: ProbeBranch) => { ok: boolean; got: string },
+  dir: Directory,
+): ExpectationResult {
+  const verdicts = branches.map(perBranch);
+  const okCount = verdicts.filter((v) => v.ok).length;
+  let pass: boolean;
+  let failing: number[];
+  if (branches.length === 0) {
+    pass = false;
+    failing = [];
+  } else if (e.quantifier === "always") {
+    pass = okCount === branches.length;
+    failing = verdicts.flatMap((v, i) => (v.ok ? [] : [i]));
+  } else if (e.quantifier === "sometimes") {
+    pass = okCount > 0;
+    failing = pass ? [] : branches.map((_, i) => i);
+  } else {
+    pass = okCount === 0;
+    failing = verdicts.flatMap((v, i) => (v.ok ? [i] : []));
+  }
+  const text = checkText(e.check);
+  const expected = `${e.quantifier === "always" ? "" : e.quantifier + " "}${text}`;
+  const shown = failing.length ? failing : branches.map((_, i) => i);
+  const got = branches.length === 0
+    ? "no outcome (the probe could not be sent)"
+    : shown.slice(0, 4).map((i) => `${verdicts[i]!.got} on ${branchLabel(branches[i]!, dir)}`).join("; ") +
+      (shown.length > 4 ? `; … ${shown.length - 4} more branches` : "");
+  const whyBranch = failing.length ? branches[failing[0]!] : undefined;
+  return {
+    text,
+    quantifier: e.quantifier,
+    status: pass ? "passed" : "failed",
+    pos: e.pos,
+    expected,
+    got,
+    why: pass ? undefined : whyBranch?.explanation,
+    failingBranches: pass ? [] : failing,
+  };
+}

@@ -1,0 +1,32 @@
+// A probe's branches as text for people: what `trace` prints and what a failure shows.
+
+import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
+import type { Directory } from "./directory.js";
+import { branchLabel, describeResult } from "./expect.js";
+
+const PHASE: Record<TraceEvent["phase"], string> = { request: "→", reply: "←", error: "!" };
+
+export function formatEvent(e: TraceEvent, dir: Directory): string {
+  const where = e.hook ? `${e.table ? e.table + "/" : ""}${e.hook}` : e.kind;
+  const body = e.rule ? `${e.text}: ${e.rule}` : e.text;
+  return `${PHASE[e.phase]} ${dir.displayName(e.host).padEnd(10)} ${where.padEnd(18)} ${body}`;
+}
+
+export function formatBranchHeader(b: ProbeBranch, i: number, n: number, dir: Directory): string {
+  const parts = [describeResult(b, dir)];
+  if (b.sourceSeen) parts.push(`source seen ${dir.describe(b.sourceSeen.ip, b.sourceSeen.port)}`);
+  if (b.replyFrom) parts.push(`reply from ${dir.describe(b.replyFrom.ip, b.replyFrom.port)}`);
+  return `${n > 1 ? `${branchLabel(b, dir)} [${i + 1}/${n}]` : branchLabel(b, dir)}: ${parts.join(", ")}`;
+}
+
+export function formatBranch(b: ProbeBranch, i: number, n: number, dir: Directory): string {
+  const lines = [formatBranchHeader(b, i, n, dir)];
+  if (b.choices.length) lines.push(`  choices: ${b.choices.join("; ")}`);
+  for (const e of b.trace) lines.push("  " + formatEvent(e, dir));
+  lines.push(`  why: ${b.explanation}`);
+  return lines.join("\n");
+}
+
+export function formatTrace(branches: ProbeBranch[], dir: Directory): string {
+  return branches.map((b, i) => formatBranch(b, i, branches.length, dir)).join("\n\n");
+}
