@@ -1,0 +1,115 @@
+// The failure block of a scenario, shared by every report so the console, JUnit and TAP say the
+// same thing: the probe's file:line:col, expected vs got with the branch and its probability,
+// why, the source line with a caret, and the trace of the failing branch, indented.
+
+import type { Colors } from "picocolors/types.js";
+import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
+import type { ExpectationResult, FileResult, ScenarioResult, StepResult } from "../run/result.js";
+import { formatDiagnosticText, formatPosition, sourceExcerpt } from "./caret.js";
+
+/** A short name for a branch: the pod that took the request, else its load-balancing choices. */
+export function branchLabel(b: ProbeBranch, index: number): string {
+  if (b.deliveredTo) return b.deliveredTo.host;
+  if (b.choices.length > 0) return b.choices.join(", ");
+  return `#${index + 1}`;
+}
+
+export function formatProbability(p: number): string {
+  return p.toFixed(2);
+}
+
+export function formatTraceEvent(e: TraceEvent): string {
+  const where = e.chain ? ` ${e.table ?? ""}/${e.chain}`.replace(" /", " ") : "";
+  const rule = e.rule ? `  [${e.rule}]` : "";
+  return `${e.phase.padEnd(7)} ${e.host}${where}: ${e.text}${rule}`;
+}
+
+export function formatTrace(trace: TraceEvent[], indent: string): string[] {
+  return trace.map((e) => indent + formatTraceEvent(e));
+}
+
+function failingBranchesText(step: StepResult, exp: ExpectationResult): string {
+  const parts = exp.failingBranches
+    .map((i) => (step.branches[i] ? `${branchLabel(step.branches[i]!, i)} (p=${formatProbability(step.branches[i]!.probability)})` : null))
+    .filter((x): x is string => x !== null);
+  if (parts.length === 0) return "";
+  return ` on branch${parts.length > 1 ? "es" : ""} ${parts.join(", ")}`;
+}
+
+/** The lines explaining one failed expectation of a step. */
+export function expectationFailureLines(step: StepResult, exp: ExpectationResult, c?: Colors): string[] {
+  const q = exp.quantifier === "always" ? "" : `${exp.quantifier} `;
+  const lines = [
+    `${c ? c.dim("expected") : "expected"} ${c ? c.green(q + exp.expected) : q + exp.expected}`,
+    `${c ? c.dim("got     ") : "got     "} ${c ? c.red(exp.got) : exp.got}${failingBranchesText(step, exp)}`,
+  ];
+  if (exp.why) lines.push(`${c ? c.dim("why     ") : "why     "} ${exp.why}`);
+  return lines;
+}
+
+/** The lines of one failed or errored step, not indented. */
+export function stepFailureLines(step: StepResult, opts: { color?: Colors; traces: boolean }): string[] {
+  const c = opts.color;
+  const head = `${formatPosition(step.pos)}  ${step.text}`;
+  const lines = [c ? c.bold(head) : head];
+  if (step.error) lines.push(`  ${c ? c.red("error") : "error"}    ${step.error}`);
+  const failed = step.expectations.filter((e) => e.status === "failed");
+  for (const exp of failed) {
+    if (exp.pos.line !== step.pos.line || exp.pos.column !== step.pos.column) lines.push(`  at ${formatPosition(exp.pos)}  expect ${exp.text}`);
+    lines.push(...expectationFailureLines(step, exp, c).map((l) => `  ${l}`));
+  }
+  lines.push(...sourceExcerpt(step.pos, step.sourceLine, c).map((l) => `  ${l}`));
+  if (opts.traces) {
+    const shown = new Set<number>();
+    for (const exp of failed) for (const i of exp.failingBranches) shown.add(i);
+    for (const i of [...shown].sort((a, b) => a - b)) {
+      const b = step.branches[i];
+      if (!b || b.trace.length === 0) continue;
+      lines.push(`  trace of branch ${branchLabel(b, i)} (p=${formatProbability(b.probability)}): ${b.explanation}`);
+      lines.push(...formatTrace(b.trace, "    ").map((l) => (c ? c.dim(l) : l)));
+    }
+  }
+  return lines;
+}
+
+/** Everything that went wrong in a scenario, as lines. */
+export function scenarioFailureLines(s: ScenarioResult, opts: { color?: Colors; traces: boolean }): string[] {
+  const lines: string[] = [];
+  for (const step of s.steps) {
+    if (step.status === "failed" || step.status === "error") lines.push(...stepFailureLines(step, opts));
+  }
+  if (s.disagreements && s.disagreements.length > 0) {
+    lines.push("engines disagree:");
+    lines.push(...s.disagreements.map((d) => `  ${d}`));
+  }
+  if (lines.length === 0 && (s.status === "failed" || s.status === "error")) {
+    lines.push(`${formatPosition(s.pos)}  scenario "${s.title}" ${s.status === "error" ? "could not run" : "failed"}`);
+  }
+  return lines;
+}
+
+/** A one-line summary of why a scenario failed (JUnit's message attribute, TAP's message). */
+export function scenarioFailureMessage(s: ScenarioResult): string {
+  for (const step of s.steps) {
+    if (step.error) return `${formatPosition(step.pos)}: ${step.error}`;
+    const exp = step.expectations.find((e) => e.status === "failed");
+    if (exp) return `${formatPosition(exp.pos)}: expected ${exp.expected}, got ${exp.got}${failingBranchesText(step, exp)}`;
+  }
+  if (s.disagreements?.[0]) return `engines disagree: ${s.disagreements[0]}`;
+  return `scenario "${s.title}" ${s.status}`;
+}
+
+/** Whether a file has something that counts as an "input errors" test case. */
+export function inputErrorDiagnostics(f: FileResult): FileResult["diagnostics"] {
+  return f.diagnostics.filter((d) => d.severity === "error");
+}
+
+/** The text of a file's input errors (all diagnostics, warnings included, in order). */
+export function diagnosticsText(f: FileResult, c?: Colors): string {
+  return f.diagnostics.map((d) => formatDiagnosticText(d, c)).join("\n");
+}
+
+/** The name reports give the test case that carries a file's input errors. */
+export function inputErrorCaseTitle(f: FileResult): string {
+  return f.diagnostics.some((d) => d.code === "internal" && d.severity === "error") ? "internal error" : "input errors";
+}
