@@ -1,6 +1,8 @@
 // The list of subcommands. Each cmd-*.ts exports a register function.
 import type { Command } from "commander";
+import { registerRules } from "./cmd-rules.js";
 
 export function registerCommands(program: Command): void {
   void program;
+  registerRules(program);
 }
