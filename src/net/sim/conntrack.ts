@@ -1,0 +1,167 @@
+// Connection tracking, per host (per network namespace). An entry has the original tuple (as
+// the first packet arrived) and the reply tuple (what a reply looks like once NAT has bound the
+// connection). Entries enter the table only when confirmed, at the end of POSTROUTING or INPUT:
+// a packet dropped earlier leaves nothing behind, and its retransmission walks the nat table
+// again.
+//
+// Tables are layered so the walk can fork: a branch works on a child table; lookups fall through
+// to the parent, and a change to an inherited entry copies it into the child first, so sibling
+// branches never see each other's connections.
+
+import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
+import { fmtIp } from "./addr.js";
+
+export interface Tuple {
+  src: number;
+  sport: number;
+  dst: number;
+  dport: number;
+}
+
+export type TcpCtState = "SYN_SENT" | "SYN_RECV" | "ESTABLISHED" | "CLOSE";
+
+export interface CtEntry {
+  id: number;
+  proto: number;
+  orig: Tuple;
+  reply: Tuple;
+  /** IPS_DST_NAT / IPS_SRC_NAT: the destination / source of the original direction was rewritten. */
+  dnat: boolean;
+  snat: boolean;
+  /** NAT manips done for the first packet (the nat table is consulted once per manip type). */
+  dstManipDone: boolean;
+  srcManipDone: boolean;
+  seenReply: boolean;
+  tcpState: TcpCtState;
+  /** Which host made it, for conntrack -L style output ordering. */
+  seq: number;
+}
+
+export const Dir = { Orig: 0, Reply: 1 } as const;
+export type Dir = 0 | 1;
+
+export interface CtHit {
+  entry: CtEntry;
+  dir: Dir;
+}
+
+export function tupleKey(proto: number, src: number, sport: number, dst: number, dport: number): string {
+  return `${proto}|${src}|${sport}|${dst}|${dport}`;
+}
+
+let nextId = 1;
+
+export function newEntry(proto: number, src: number, sport: number, dst: number, dport: number): CtEntry {
+  return {
+    id: nextId++,
+    proto,
+    orig: { src, sport, dst, dport },
+    reply: { src: dst, sport: dport, dst: src, dport: sport },
+    dnat: false,
+    snat: false,
+    dstManipDone: false,
+    srcManipDone: false,
+    seenReply: false,
+    tcpState: "SYN_SENT",
+    seq: 0,
+  };
+}
+
+export function cloneEntry(e: CtEntry): CtEntry {
+  return { ...e, orig: { ...e.orig }, reply: { ...e.reply } };
+}
+
+export class CtTable {
+  private readonly index = new Map<string, CtHit>();
+  /** Entries owned by this layer (confirmed here, or copied here before a change). */
+  readonly own: CtEntry[] = [];
+
+  constructor(readonly parent: CtTable | null) {}
+
+  lookup(proto: number, src: number, sport: number, dst: number, dport: number): CtHit | undefined {
+    const key = tupleKey(proto, src, sport, dst, dport);
+    for (let t: CtTable | null = this; t; t = t.parent) {
+      const hit = t.index.get(key);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Is this reply tuple already taken (a NAT clash the kernel would avoid by picking another port)? */
+  replyTaken(proto: number, t: Tuple): boolean {
+    return this.lookup(proto, t.src, t.sport, t.dst, t.dport) !== undefined;
+  }
+
+  confirm(e: CtEntry): void {
+    this.own.push(e);
+    this.index.set(tupleKey(e.proto, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport), { entry: e, dir: Dir.Orig });
+    this.index.set(tupleKey(e.proto, e.reply.src, e.reply.sport, e.reply.dst, e.reply.dport), { entry: e, dir: Dir.Reply });
+  }
+
+  /** The entry to change: itself if this layer owns it, else a copy that shadows the parent's. */
+  writable(e: CtEntry): CtEntry {
+    if (this.own.includes(e)) return e;
+    const copy = cloneEntry(e);
+    this.confirm(copy);
+    return copy;
+  }
+
+  /** Every entry visible from this layer, newest layer winning. */
+  all(): CtEntry[] {
+    const seen = new Set<number>();
+    const out: CtEntry[] = [];
+    for (let t: CtTable | null = this; t; t = t.parent) {
+      for (const e of t.own) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** Folds a branch's layers (down to, not including, `base`) into `base`: the union of what branches left. */
+  static mergeInto(base: CtTable, leaf: CtTable): void {
+    const layers: CtTable[] = [];
+    for (let t: CtTable | null = leaf; t && t !== base; t = t.parent) layers.push(t);
+    for (const layer of layers.reverse()) {
+      for (const e of layer.own) {
+        const hit = base.lookup(e.proto, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport);
+        if (!hit) {
+          base.confirm(e);
+        } else if (hit.dir === Dir.Orig && sameReply(hit.entry, e) && hit.entry !== e) {
+          // The same connection, changed by this branch (a reply seen): keep the newer state.
+          Object.assign(hit.entry, { seenReply: e.seenReply || hit.entry.seenReply, tcpState: e.tcpState });
+        }
+      }
+    }
+  }
+}
+
+function sameReply(a: CtEntry, b: CtEntry): boolean {
+  return a.reply.src === b.reply.src && a.reply.sport === b.reply.sport && a.reply.dst === b.reply.dst && a.reply.dport === b.reply.dport;
+}
+
+const PROTO_NAMES: Record<number, string> = { [PROTO_TCP]: "tcp", [PROTO_UDP]: "udp", [PROTO_ICMP]: "icmp" };
+
+function timeoutOf(e: CtEntry): number {
+  if (e.proto === PROTO_TCP) {
+    return e.tcpState === "SYN_SENT" ? 120 : e.tcpState === "SYN_RECV" ? 60 : e.tcpState === "ESTABLISHED" ? 432000 : 10;
+  }
+  if (e.proto === PROTO_UDP) return e.seenReply ? 120 : 30;
+  return 30;
+}
+
+/** One line as `conntrack -L` prints it. */
+export function formatEntry(e: CtEntry): string {
+  const name = PROTO_NAMES[e.proto] ?? String(e.proto);
+  const parts = [name.padEnd(8) + " " + String(e.proto), String(timeoutOf(e))];
+  if (e.proto === PROTO_TCP) parts.push(e.tcpState);
+  const tuple = (t: Tuple) => `src=${fmtIp(t.src)} dst=${fmtIp(t.dst)} sport=${t.sport} dport=${t.dport}`;
+  parts.push(tuple(e.orig));
+  if (!e.seenReply) parts.push("[UNREPLIED]");
+  parts.push(tuple(e.reply));
+  if (e.seenReply && e.proto === PROTO_TCP && e.tcpState === "ESTABLISHED") parts.push("[ASSURED]");
+  parts.push("mark=0", "use=1");
+  return parts.join(" ");
+}

@@ -1,0 +1,213 @@
+// The packet engine: a network of simulated Linux hosts built from a Topology, and probes that
+// walk kube-proxy's real rules through it (see walk.ts for the order of things).
+//
+// State that outlives a probe: each host's conntrack table (every branch's entries, as the
+// union of what could have happened) and the `-m recent` lists that session affinity reads. The
+// recent lists differ per branch (which endpoint a client stuck to), so the network keeps a set
+// of weighted "worlds", one per distinct recent state; a later probe runs in each of them and its
+// branches carry the world's probability. Without affinity there is only ever one world.
+
+import { loadRuleset } from "../netfilter/index.js";
+import type { RecentLists } from "../netfilter/api.js";
+import { PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
+import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
+import type { Topology } from "../topology.js";
+import { fmtIp, parseIp } from "./addr.js";
+import { CtTable, formatEntry } from "./conntrack.js";
+import { SimHost } from "./host.js";
+import { Segments } from "./l2.js";
+import { Path } from "./path.js";
+import { type DnsHook, displayName, Walk, type WalkHost } from "./walk.js";
+
+export { displayName } from "./walk.js";
+
+export interface SimOptions {
+  dns?: DnsHook;
+}
+
+interface World {
+  p: number;
+  recent: Map<string, RecentLists>;
+  /** The choices of the probe that made this world (for naming branches of later probes). */
+  label: string[];
+}
+
+const FIRST_EPHEMERAL_PORT = 40000;
+
+export class SimNetwork {
+  private readonly hosts = new Map<string, WalkHost>();
+  private readonly segments = new Segments();
+  private readonly ctBase = new Map<string, CtTable>();
+  private worlds: World[] = [{ p: 1, recent: new Map(), label: [] }];
+  private nextPort = FIRST_EPHEMERAL_PORT;
+  private clock = 1000;
+
+  constructor(topology: Topology, private readonly opts: SimOptions = {}) {
+    for (const spec of topology.hosts) {
+      const host = new SimHost(spec);
+      const ruleset = spec.iptables !== null ? loadRuleset(spec.iptables, `${spec.name} iptables`) : null;
+      const ctx = {
+        isLocal: (a: number) => host.isLocal(a),
+        addrType: (a: number) => host.addrType(a),
+        ctstate: 0,
+        recent: new Map() as RecentLists,
+        now: 0,
+      };
+      this.hosts.set(spec.name, { host, ruleset, ctx });
+      if (ruleset) this.ctBase.set(spec.name, new CtTable(null));
+      for (const iface of host.ifaces.values()) this.segments.add(iface);
+    }
+  }
+
+  probe(req: ProbeRequest): ProbeOutcome {
+    const client = this.hosts.get(req.from);
+    if (!client) throw new Error(`probe from unknown host ${JSON.stringify(req.from)}`);
+    const dst = parseIp(req.dst);
+    if (dst < 0) throw new Error(`probe to ${JSON.stringify(req.dst)}: not an IPv4 address`);
+    const sport = req.sport ?? this.allocatePort();
+    const now = ++this.clock;
+    for (const wh of this.hosts.values()) wh.ctx.now = now;
+
+    const h = client.host;
+    const rt = h.routes.lookup(dst);
+    const lip = rt.kind === "local" ? ((dst >>> 24) === 127 ? dst : dst) : rt.kind === "unicast" ? h.selectSource(rt.route, rt.route.hops[0]!.gw) : 0;
+    const sock = { host: h.name, proto: req.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, lip, lport: sport, rip: dst, rport: req.dport };
+
+    const branches: ProbeBranch[] = [];
+    const next: World[] = [];
+    for (const world of this.worlds) {
+      const path = new Path(world.p, this.ctBase, new Map(world.recent));
+      if (this.worlds.length > 1) path.choices.push(...world.label.map((c) => `earlier: ${c}`));
+      const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns);
+      if (!h.up) {
+        path.event({ phase: "request", host: h.name, kind: "drop", text: `${displayName(h.name)} is down` });
+        path.result = "timeout";
+        path.explanation = `${displayName(h.name)} is down and sends nothing`;
+        walk.leaves.push(path);
+      } else if (rt.kind === "unreachable") {
+        path.event({ phase: "request", host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${req.dst}` });
+        path.result = "net-unreachable";
+        path.explanation = `${displayName(h.name)} has no route to ${req.dst}, so its connect failed at once with ENETUNREACH`;
+        walk.leaves.push(path);
+      } else {
+        walk.start(path);
+      }
+      for (const leaf of walk.leaves) {
+        branches.push(this.toBranch(leaf));
+        for (const [host, layer] of leaf.ctLayers()) CtTable.mergeInto(this.ctBase.get(host)!, layer);
+        next.push({ p: leaf.p, recent: leaf.recent, label: leaf.choices.filter((c) => !c.startsWith("earlier: ")) });
+      }
+    }
+    this.worlds = mergeWorlds(next);
+    return { request: req, branches, engine: "sim" };
+  }
+
+  private allocatePort(): number {
+    const p = this.nextPort;
+    this.nextPort = this.nextPort >= 60999 ? FIRST_EPHEMERAL_PORT : this.nextPort + 1;
+    return p;
+  }
+
+  private toBranch(leaf: Path): ProbeBranch {
+    const b: ProbeBranch = {
+      probability: leaf.p,
+      choices: leaf.choices,
+      result: leaf.result ?? "timeout",
+      signal: leaf.signal,
+      replyFrom: leaf.replyFrom,
+      deliveredTo: leaf.deliveredTo,
+      sourceSeen: leaf.sourceSeen,
+      via: leaf.via,
+      masqueraded: leaf.masqueraded,
+      explanation: leaf.explanation,
+      trace: leaf.trace,
+    };
+    if (leaf.dns) b.dns = leaf.dns;
+    return b;
+  }
+
+  private host(name: string): SimHost {
+    const wh = this.hosts.get(name);
+    if (!wh) throw new Error(`unknown host ${JSON.stringify(name)}`);
+    return wh.host;
+  }
+
+  /** Like `conntrack -L`: every entry the host's table holds after the probes so far. */
+  conntrackList(host: string): string {
+    this.host(host);
+    const table = this.ctBase.get(host);
+    if (!table) return "";
+    const lines = table.all().map(formatEntry);
+    return lines.join("\n") + (lines.length ? "\n" : "");
+  }
+
+  /** Like `ip route`. */
+  routesText(host: string): string {
+    return this.host(host).routes.text();
+  }
+
+  /** The hairpin_mode flag of every bridge port, as sysfs shows it. */
+  hairpinText(host: string): string {
+    const h = this.host(host);
+    const lines: string[] = [];
+    for (const br of h.bridges.values()) {
+      for (const p of br.ports) lines.push(`/sys/class/net/${p.name}/brport/hairpin_mode: ${p.hairpin ? 1 : 0}`);
+    }
+    return lines.join("\n") + (lines.length ? "\n" : "");
+  }
+
+  /** Like `ip link show <bridge>` for each bridge, PROMISC among the flags when set. */
+  bridgeText(host: string): string {
+    const h = this.host(host);
+    const lines: string[] = [];
+    let index = 3;
+    for (const br of h.bridges.values()) {
+      const flags = ["BROADCAST", "MULTICAST", ...(br.promisc ? ["PROMISC"] : []), "UP", "LOWER_UP"].join(",");
+      lines.push(`${index}: ${br.name}: <${flags}> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000`);
+      lines.push(`    link/ether ${pseudoMac(`${h.name}/${br.name}`)} brd ff:ff:ff:ff:ff:ff`);
+      index++;
+    }
+    return lines.join("\n") + (lines.length ? "\n" : "");
+  }
+
+  /** Addresses of a host, for callers that name hosts by address. */
+  addressOf(host: string): string {
+    return this.host(host).mainAddress();
+  }
+}
+
+function pseudoMac(seed: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619) >>> 0;
+  const b = [0x02, (h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255, seed.length & 255];
+  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+function recentSignature(recent: Map<string, RecentLists>): string {
+  const parts: string[] = [];
+  for (const [host, lists] of [...recent].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    for (const [name, list] of [...lists].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      if (list.size === 0) continue;
+      const ips = [...list].sort((a, b) => a[0] - b[0]).map(([ip, t]) => `${fmtIp(ip)}@${t.join(",")}`);
+      parts.push(`${host}/${name}:${ips.join(";")}`);
+    }
+  }
+  return parts.join("|");
+}
+
+/** Branches that left the same recent state are one world for the next probe. */
+function mergeWorlds(worlds: World[]): World[] {
+  const bySig = new Map<string, World>();
+  for (const w of worlds) {
+    const sig = recentSignature(w.recent);
+    const seen = bySig.get(sig);
+    if (!seen) bySig.set(sig, { ...w });
+    else {
+      if (w.p > seen.p) seen.label = w.label;
+      seen.p += w.p;
+    }
+  }
+  const out = [...bySig.values()];
+  if (out.length === 1) out[0]!.label = [];
+  return out;
+}

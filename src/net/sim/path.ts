@@ -1,0 +1,131 @@
+// One branch of a probe while it is being walked: its probability, the load-balancing choices
+// that define it, its trace, and its private view of every host's mutable state (conntrack
+// layers, `-m recent` lists). A fork copies the small arrays and gives both children fresh
+// conntrack layers over the shared, now frozen, parent layers.
+
+import type { RecentLists } from "../netfilter/api.js";
+import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
+import { CtTable } from "./conntrack.js";
+
+export interface NatRecord {
+  host: string;
+  phase: TracePhase;
+  kind: "DNAT" | "SNAT";
+  /** Chain that decided (KUBE-SEP-…, KUBE-POSTROUTING), when the nat table did. */
+  chain: string;
+  before: string;
+  after: string;
+}
+
+export class Path {
+  p: number;
+  choices: string[];
+  trace: TraceEvent[];
+  via: string[];
+  masqueraded = false;
+  phase: TracePhase = "request";
+  deliveredTo: ProbeBranch["deliveredTo"] = null;
+  sourceSeen: Endpoint4 | null = null;
+  nat: NatRecord[];
+  /** Hosts on which the request's packet had the masquerade mark (0x4000) set. */
+  marked: string[];
+  /** The host whose socket produced the reply (request phase's end). */
+  server: string | null = null;
+  dns: ProbeBranch["dns"];
+  /** What made a host answer with an error (RST, ICMP), for the client's side of the sentence. */
+  errorCause: string | null = null;
+  /** Set once the branch ends. */
+  result: ClientResult | null = null;
+  signal: Signal = "none";
+  replyFrom: Endpoint4 | null = null;
+  explanation = "";
+
+  constructor(
+    p: number,
+    readonly bases: Map<string, CtTable>,
+    readonly recent: Map<string, RecentLists>,
+    choices: string[] = [],
+    trace: TraceEvent[] = [],
+    via: string[] = [],
+    nat: NatRecord[] = [],
+    marked: string[] = [],
+    private readonly layers = new Map<string, CtTable>(),
+    private readonly ownedRecent = new Set<string>(),
+  ) {
+    this.p = p;
+    this.choices = choices;
+    this.trace = trace;
+    this.via = via;
+    this.nat = nat;
+    this.marked = marked;
+  }
+
+  /** This branch's conntrack table of a host (a fresh layer over the shared state). */
+  ct(host: string): CtTable {
+    let t = this.layers.get(host);
+    if (!t) {
+      t = new CtTable(this.bases.get(host) ?? null);
+      this.layers.set(host, t);
+    }
+    return t;
+  }
+
+  /** Every host's conntrack layer this branch wrote to. */
+  ctLayers(): Map<string, CtTable> {
+    return this.layers;
+  }
+
+  recentOf(host: string): RecentLists {
+    let r = this.recent.get(host);
+    if (!r) {
+      r = new Map();
+      this.recent.set(host, r);
+      this.ownedRecent.add(host);
+    }
+    return r;
+  }
+
+  /** A copy of a host's recent lists this branch may change. */
+  writableRecent(host: string): RecentLists {
+    const r = this.recentOf(host);
+    if (this.ownedRecent.has(host)) return r;
+    const copy: RecentLists = new Map();
+    for (const [name, list] of r) copy.set(name, new Map([...list].map(([ip, times]) => [ip, [...times]])));
+    this.recent.set(host, copy);
+    this.ownedRecent.add(host);
+    return copy;
+  }
+
+  fork(p: number): Path {
+    const layers = new Map<string, CtTable>();
+    for (const [h, t] of this.layers) layers.set(h, new CtTable(t));
+    // The parent's recent maps become shared and read-only: neither child owns them.
+    this.ownedRecent.clear();
+    const child = new Path(
+      p,
+      this.bases,
+      new Map(this.recent),
+      [...this.choices],
+      [...this.trace],
+      [...this.via],
+      [...this.nat],
+      [...this.marked],
+      layers,
+      new Set(),
+    );
+    // Later writes by this (parent) path go to a fresh layer too, so the child's view stays put.
+    for (const [h, t] of this.layers) this.layers.set(h, new CtTable(t));
+    child.masqueraded = this.masqueraded;
+    child.phase = this.phase;
+    child.deliveredTo = this.deliveredTo;
+    child.sourceSeen = this.sourceSeen;
+    child.server = this.server;
+    child.dns = this.dns;
+    child.errorCause = this.errorCause;
+    return child;
+  }
+
+  event(e: TraceEvent): void {
+    this.trace.push(e);
+  }
+}

@@ -1,0 +1,105 @@
+// Routing as the kernel's FIB does it: a local table (the host's own addresses and 127.0.0.0/8)
+// consulted first, then the main table by longest prefix. Connected routes come from interface
+// addresses; `via` routes resolve their output device through the connected route that covers
+// the gateway (a gateway on no connected subnet is refused, as `ip route add` refuses it).
+// Several next hops make an ECMP route: the walk enumerates each one as a branch.
+
+import { fmtCidr, fmtIp, inNet, maskOf, parseCidr } from "./addr.js";
+import type { SimIface } from "./host.js";
+
+export interface NextHop {
+  /** Gateway address, or 0 when the destination is on the link itself. */
+  gw: number;
+  dev: SimIface;
+}
+
+export interface SimRoute {
+  net: number;
+  mask: number;
+  prefix: number;
+  hops: NextHop[];
+  /** Preferred source (connected routes: the interface address that made the route). */
+  src: number;
+  connected: boolean;
+  /** Gateways that could not be resolved to a device (kept for `ip route`-like diagnostics). */
+  invalid: string[];
+}
+
+export type RouteResult =
+  | { kind: "local" }
+  | { kind: "unicast"; route: SimRoute }
+  | { kind: "unreachable" };
+
+const LOCAL: RouteResult = { kind: "local" };
+const UNREACHABLE: RouteResult = { kind: "unreachable" };
+
+export class RouteTable {
+  /** Sorted by prefix length, longest first; connected routes before static ones of equal length. */
+  readonly routes: SimRoute[] = [];
+  private readonly results = new Map<SimRoute, RouteResult>();
+
+  constructor(private readonly isLocal: (addr: number) => boolean) {}
+
+  addConnected(net: number, prefix: number, dev: SimIface, src: number): void {
+    const mask = maskOf(prefix);
+    const n = (net & mask) >>> 0;
+    if (this.routes.some((r) => r.connected && r.net === n && r.prefix === prefix && r.hops[0]!.dev === dev)) return;
+    this.insert({ net: n, mask, prefix, hops: [{ gw: 0, dev }], src, connected: true, invalid: [] });
+  }
+
+  /** Adds a static route; `devOf` finds an interface by name. Returns the route or an error text. */
+  addStatic(dst: string, via: number[], dev: SimIface | null): SimRoute {
+    const c = parseCidr(dst === "default" ? "0.0.0.0/0" : dst);
+    const hops: NextHop[] = [];
+    const invalid: string[] = [];
+    if (via.length === 0) {
+      if (dev) hops.push({ gw: 0, dev });
+    }
+    for (const gw of via) {
+      const conn = this.routes.find((r) => r.connected && inNet(gw, r.net, r.mask) && (!dev || r.hops[0]!.dev === dev));
+      if (conn) hops.push({ gw, dev: conn.hops[0]!.dev });
+      else invalid.push(fmtIp(gw));
+    }
+    const route: SimRoute = { net: c.net, mask: c.mask, prefix: c.prefix, hops, src: 0, connected: false, invalid };
+    if (hops.length > 0) this.insert(route);
+    return route;
+  }
+
+  private insert(r: SimRoute): void {
+    let i = 0;
+    while (i < this.routes.length) {
+      const o = this.routes[i]!;
+      if (o.prefix < r.prefix || (o.prefix === r.prefix && !o.connected && r.connected)) break;
+      i++;
+    }
+    this.routes.splice(i, 0, r);
+    this.results.set(r, { kind: "unicast", route: r });
+  }
+
+  lookup(dst: number): RouteResult {
+    if (this.isLocal(dst)) return LOCAL;
+    for (const r of this.routes) {
+      if (((dst & r.mask) >>> 0) === r.net) return this.results.get(r)!;
+    }
+    return UNREACHABLE;
+  }
+
+  /** `ip route` output: default first, then by network address, shorter prefix first. */
+  text(): string {
+    const sorted = [...this.routes].sort((a, b) => a.net - b.net || a.prefix - b.prefix);
+    const lines: string[] = [];
+    for (const r of sorted) {
+      const dst = r.prefix === 0 ? "default" : r.prefix === 32 ? fmtIp(r.net) : fmtCidr(r);
+      if (r.connected) {
+        lines.push(`${dst} dev ${r.hops[0]!.dev.name} proto kernel scope link src ${fmtIp(r.src)}`);
+      } else if (r.hops.length === 1) {
+        const h = r.hops[0]!;
+        lines.push(h.gw ? `${dst} via ${fmtIp(h.gw)} dev ${h.dev.name}` : `${dst} dev ${h.dev.name} scope link`);
+      } else {
+        lines.push(`${dst}`);
+        for (const h of r.hops) lines.push(`\tnexthop via ${fmtIp(h.gw)} dev ${h.dev.name} weight 1`);
+      }
+    }
+    return lines.join("\n") + (lines.length ? "\n" : "");
+  }
+}

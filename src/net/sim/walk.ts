@@ -1,0 +1,918 @@
+// The walk: one probe's packets through the hosts, the way the Linux kernel moves them.
+//
+// Local output:   route → OUTPUT (conntrack, raw, mangle, nat, filter) → reroute if DNAT → POSTROUTING → wire
+// Reception:      [bridge: br_netfilter PREROUTING at the bridge] → PREROUTING (conntrack, raw, mangle, nat)
+//                 → routing (martians, rp_filter) → INPUT (mangle, filter, nat) → socket
+//                                                 → FORWARD (mangle, filter) → POSTROUTING (mangle, nat) → wire
+// The nat table sees only a connection's first packet; conntrack translates every later one.
+// Every branch a table returns, and every ECMP next hop, forks the walk; a branch ends when the
+// client's socket decides (connected, refused, unreachable) or nothing more can come back.
+
+import { CT, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
+import type { EvalBranch, HookName, MatchContext, NatAction, PacketView, TableName } from "../netfilter/api.js";
+import { runTable } from "../netfilter/index.js";
+import type { Ruleset } from "../netfilter/index.js";
+import type { ClientResult, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
+import { fmtEp, fmtIp } from "./addr.js";
+import { type CtEntry, Dir, newEntry } from "./conntrack.js";
+import type { SimBridge, SimHost, SimIface } from "./host.js";
+import type { Segments } from "./l2.js";
+import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
+import type { Path } from "./path.js";
+import type { NextHop } from "./routing.js";
+
+export interface WalkHost {
+  host: SimHost;
+  ruleset: Ruleset | null;
+  ctx: MatchContext & { ctstate: number; now: number };
+}
+
+export interface Socket {
+  host: string;
+  proto: number;
+  lip: number;
+  lport: number;
+  rip: number;
+  rport: number;
+}
+
+export type DnsHook = (query: { name: string; type: "A" | "CNAME" | "ANY" }, clientIp: string) => ProbeBranch["dns"];
+
+const PRE_TABLES: TableName[] = ["raw", "mangle", "nat"];
+const OUT_TABLES: TableName[] = ["raw", "mangle", "nat", "filter"];
+const IN_TABLES: TableName[] = ["mangle", "filter", "nat"];
+const FWD_TABLES: TableName[] = ["mangle", "filter"];
+const POST_TABLES: TableName[] = ["mangle", "nat"];
+const DEFAULT_TTL = 64;
+/** A safety net only: TTL exhaustion ends real loops long before this many hops. */
+const MAX_HOPS = 512;
+
+/** A friendly host name for sentences: "pod:default/nginx-1" → "nginx-1", "client:laptop" → "laptop". */
+export function displayName(host: string): string {
+  if (host.startsWith("pod:")) {
+    const rest = host.slice(4);
+    return rest.startsWith("default/") ? rest.slice(8) : rest;
+  }
+  if (host.startsWith("client:")) return host.slice(7);
+  return host;
+}
+
+/** The comment of a rule as iptables-save prints it, or the rule itself. */
+export function ruleReason(rule: string): string {
+  const m = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(rule);
+  if (m) return (m[1] ?? m[2])!;
+  return rule.replace(/^-A \S+ /, "");
+}
+
+interface Continuation {
+  (pkt: Packet, path: Path): void;
+}
+
+export class Walk {
+  readonly leaves: Path[] = [];
+  private hops = 0;
+  private readonly clientName: string;
+
+  constructor(
+    private readonly hosts: Map<string, WalkHost>,
+    private readonly segments: Segments,
+    private readonly req: ProbeRequest,
+    private readonly sock: Socket,
+    private readonly dns: DnsHook | undefined,
+  ) {
+    this.clientName = displayName(sock.host);
+  }
+
+  // ---------------------------------------------------------------- start and end
+
+  start(path: Path): void {
+    const wh = this.hosts.get(this.sock.host)!;
+    const pkt: Packet = {
+      src: this.sock.lip,
+      dst: this.sock.rip,
+      proto: this.sock.proto,
+      sport: this.sock.lport,
+      dport: this.sock.rport,
+      ttl: DEFAULT_TTL,
+      mark: 0,
+      flags: this.sock.proto === PROTO_TCP ? "SYN" : "",
+      icmp: null,
+      inner: null,
+      ct: null,
+      ctDir: Dir.Orig,
+      ctState: 0,
+      ctNew: false,
+      ctAttached: false,
+      localOrigin: null,
+    };
+    path.event({ phase: "request", host: wh.host.name, kind: "send", text: `${displayName(wh.host.name)} sends ${describe(pkt)}` });
+    this.output(wh, pkt, path);
+  }
+
+  private finish(path: Path, result: ClientResult, signal: Signal, explanation: string, replyFrom: Path["replyFrom"] = null): void {
+    path.result = result;
+    path.signal = signal;
+    path.explanation = explanation;
+    path.replyFrom = replyFrom;
+    this.leaves.push(path);
+  }
+
+  /** The packet is gone: nothing comes back to the client, its connect (or recv) times out. */
+  private lost(path: Path, host: string, text: string, explanation: string): void {
+    path.event({ phase: path.phase, host, kind: "drop", text });
+    this.finish(path, "timeout", "none", explanation);
+  }
+
+  // ---------------------------------------------------------------- local output
+
+  private output(wh: WalkHost, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    pkt.localOrigin = h.name;
+    pkt.mark = 0;
+    const rt = h.routes.lookup(pkt.dst);
+    if (rt.kind === "unreachable") {
+      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${fmtIp(pkt.dst)}` });
+      if (this.isClientSocketPacket(h, pkt)) {
+        this.finish(path, "net-unreachable", "none", `${this.clientName} has no route to ${fmtIp(pkt.dst)}, so its connect failed at once with ENETUNREACH`);
+      } else {
+        this.lost(path, h.name, "no route: dropped", `${displayName(h.name)} has no route back to ${fmtIp(pkt.dst)}, so its ${pkt.icmp ? "ICMP error" : "reply"} was lost and ${this.clientName} timed out`);
+      }
+      return;
+    }
+    const hops: Array<NextHop | null> = rt.kind === "local" ? [null] : rt.route.hops;
+    this.forEachHop(h, hops, pkt, path, (hop, pkt, path) => {
+      path.event({
+        phase: path.phase,
+        host: h.name,
+        kind: "route",
+        text: hop ? `${displayName(h.name)}: ${fmtIp(pkt.dst)} via ${hop.gw ? fmtIp(hop.gw) : "link"} dev ${hop.dev.name}` : `${displayName(h.name)}: ${fmtIp(pkt.dst)} is local`,
+      });
+      const outName = hop ? hop.dev.name : "lo";
+      this.conntrackIn(wh, pkt, path, "OUTPUT");
+      const dstBefore = pkt.dst;
+      this.tables(wh, "OUTPUT", OUT_TABLES, null, outName, pkt, path, (pkt, path) => {
+        if (pkt.dst !== dstBefore) {
+          // ip_route_me_harder: the nat table changed the destination, route again.
+          const rt2 = h.routes.lookup(pkt.dst);
+          path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
+          if (rt2.kind === "unreachable") {
+            this.lost(path, h.name, `no route to ${fmtIp(pkt.dst)}`, `${displayName(h.name)} has no route to ${fmtIp(pkt.dst)} after DNAT`);
+            return;
+          }
+          if (rt2.kind === "local") return this.outputLocal(wh, pkt, path);
+          return this.forEachHop(h, rt2.route.hops, pkt, path, (hop2, pkt, path) => this.postrouting(wh, hop2!, pkt, path));
+        }
+        if (!hop) return this.outputLocal(wh, pkt, path);
+        this.postrouting(wh, hop, pkt, path);
+      });
+    });
+  }
+
+  /** Loopback delivery: POSTROUTING out of lo, then INPUT (PREROUTING's nat has nothing left to do). */
+  private outputLocal(wh: WalkHost, pkt: Packet, path: Path): void {
+    this.tables(wh, "POSTROUTING", POST_TABLES, null, "lo", pkt, path, (pkt, path) => {
+      this.tables(wh, "INPUT", ["mangle", "filter"], "lo", null, pkt, path, (pkt, path) => {
+        this.confirm(wh, pkt, path);
+        this.socket(wh, pkt, path);
+      });
+    });
+  }
+
+  private postrouting(wh: WalkHost, hop: NextHop, pkt: Packet, path: Path): void {
+    this.tables(wh, "POSTROUTING", POST_TABLES, null, hop.dev.name, pkt, path, (pkt, path) => {
+      this.confirm(wh, pkt, path);
+      this.transmit(wh, hop, pkt, path);
+    }, hop);
+  }
+
+  // ---------------------------------------------------------------- the wire
+
+  private transmit(wh: WalkHost, hop: NextHop, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    if (++this.hops > MAX_HOPS) {
+      this.lost(path, h.name, "hop limit", `the packet was still moving after ${MAX_HOPS} hops, so the walk stopped it`);
+      return;
+    }
+    const nh = hop.gw || pkt.dst;
+    const target = this.segments.resolve(hop.dev, nh);
+    if (!target) {
+      path.event({ phase: path.phase, host: h.name, kind: "interface", text: `${displayName(h.name)}: no ARP answer for ${fmtIp(nh)} on ${hop.dev.name}` });
+      if (pkt.localOrigin === h.name) {
+        if (this.isClientSocketPacket(h, pkt)) {
+          this.finish(path, "host-unreachable", "none", `nobody answered ${this.clientName}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}, so its connect failed with EHOSTUNREACH`);
+        } else {
+          this.lost(path, h.name, "neighbour failed", `nobody answered ${displayName(h.name)}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}, so its reply was lost`);
+        }
+        return;
+      }
+      const why = `nobody answered ${displayName(h.name)}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}`;
+      this.icmpError(wh, pkt, path, "host-unreachable", why);
+      return;
+    }
+    // Out of a bridge device: the bridge forwards the frame to the port the owner sits behind.
+    const rx = hop.dev.bridge ? target.owner : target.rx;
+    path.event({
+      phase: path.phase,
+      host: h.name,
+      kind: "interface",
+      text: `${displayName(h.name)} ${hop.dev.name}${hop.dev.bridge ? ` port ${target.rx.name}` : ""} → ${displayName(rx.host.name)} ${rx.name}`,
+    });
+    const q = pkt;
+    q.localOrigin = null;
+    this.receive(rx, target.owner, q, path);
+  }
+
+  private receive(rx: SimIface, owner: SimIface, pkt: Packet, path: Path): void {
+    const wh = this.hosts.get(rx.host.name)!;
+    const h = wh.host;
+    // A new network namespace: no conntrack attachment, no mark.
+    pkt.ct = null;
+    pkt.ctNew = false;
+    pkt.ctAttached = false;
+    pkt.ctState = 0;
+    pkt.mark = 0;
+    if (path.phase === "request" && h.kind === "node" && path.via[path.via.length - 1] !== h.name) path.via.push(h.name);
+    if (rx.port) return this.bridgeIn(wh, rx.port, rx, owner, pkt, path);
+    if (owner !== rx) {
+      this.lost(path, h.name, `frame for another host ignored on ${rx.name}`, `${displayName(h.name)} ignored a frame not addressed to it`);
+      return;
+    }
+    this.ipReceive(wh, rx, pkt, path, false);
+  }
+
+  // ---------------------------------------------------------------- the bridge
+
+  private bridgeIn(wh: WalkHost, br: SimBridge, port: SimIface, owner: SimIface, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    const brNf = h.sysctls.bridgeNfCallIptables && wh.ruleset !== null;
+    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${displayName(h.name)}: ${br.name} receives on port ${port.name}${brNf ? " (br_netfilter: PREROUTING runs at the bridge)" : ""}` });
+    const afterPre = (pkt: Packet, path: Path, preDone: boolean, dstBefore: number) => {
+      if (preDone && pkt.dst !== dstBefore) {
+        // br_nf_pre_routing_finish: the destination changed, so the bridge asks routing. When the
+        // route leads back out of this same bridge, the frame is bridged (not routed) to the new
+        // destination's port.
+        const rt = h.routes.lookup(pkt.dst);
+        if (rt.kind === "unicast" && rt.route.hops.length === 1 && rt.route.hops[0]!.dev === br.dev) {
+          const hop = rt.route.hops[0]!;
+          const target = this.segments.resolveOnBridge(br, hop.gw || pkt.dst, null);
+          if (!target) {
+            this.icmpError(wh, pkt, path, "host-unreachable", `nobody answered ${displayName(h.name)}'s ARP for ${fmtIp(hop.gw || pkt.dst)} on ${br.name}`);
+            return;
+          }
+          path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${displayName(h.name)}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
+          return this.bridgeForward(wh, br, port, target.rx, target.owner, pkt, path, brNf);
+        }
+        return this.ipReceive(wh, br.dev, pkt, path, true);
+      }
+      if (owner === br.dev) return this.ipReceive(wh, br.dev, pkt, path, preDone);
+      const out = this.segments.fdb(br, owner);
+      if (!out) {
+        this.lost(path, h.name, `${br.name}: no port for the destination`, `${displayName(h.name)}'s bridge ${br.name} knows no port for ${fmtIp(pkt.dst)}`);
+        return;
+      }
+      this.bridgeForward(wh, br, port, out, owner, pkt, path, brNf);
+    };
+    if (brNf) {
+      const dstBefore = pkt.dst;
+      this.conntrackIn(wh, pkt, path, "PREROUTING");
+      this.tables(wh, "PREROUTING", PRE_TABLES, br.name, null, pkt, path, (pkt, path) => afterPre(pkt, path, true, dstBefore));
+    } else {
+      afterPre(pkt, path, false, pkt.dst);
+    }
+  }
+
+  private bridgeForward(wh: WalkHost, br: SimBridge, inPort: SimIface, outPort: SimIface, owner: SimIface, pkt: Packet, path: Path, brNf: boolean): void {
+    const h = wh.host;
+    if (outPort === inPort && !inPort.hairpin) {
+      const blocked = `${displayName(h.name)}'s bridge ${br.name} would have to send the packet to ${fmtIp(pkt.dst)} back out ${inPort.name}, the port it came in on, and hairpin_mode is off on that port`;
+      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name}: ${inPort.name} hairpin_mode=0, not sent back out the port it came in on` });
+      if (br.promisc && brNf) return this.promiscCopy(wh, br, pkt, path, blocked);
+      const how = brNf ? " (with br_netfilter the DNATed packet is bridged, not routed)" : "";
+      this.finishDropped(path, h.name, `bridge ${br.name}: hairpin refused`, `${blocked}${how}`);
+      return;
+    }
+    const deliver = (pkt: Packet, path: Path) => {
+      const peer = this.segments.peerOn(outPort, owner);
+      if (!peer) {
+        this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${displayName(h.name)}'s bridge ${br.name} found nothing behind ${outPort.name}`);
+        return;
+      }
+      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${displayName(h.name)}: ${br.name} bridges out of ${outPort.name} → ${displayName(peer.host.name)} ${peer.name}` });
+      this.receive(peer, owner, pkt, path);
+    };
+    if (!brNf) return deliver(pkt, path);
+    // br_netfilter: bridged IPv4 passes FORWARD and POSTROUTING with the bridge as in/out device.
+    this.tables(wh, "FORWARD", FWD_TABLES, br.name, br.name, pkt, path, (pkt, path) => {
+      this.tables(wh, "POSTROUTING", POST_TABLES, null, br.name, pkt, path, (pkt, path) => {
+        this.confirm(wh, pkt, path);
+        deliver(pkt, path);
+      }, { gw: 0, dev: br.dev });
+    });
+  }
+
+  /**
+   * A promiscuous bridge passes a copy of the refused hairpin frame up to its own IP stack. On
+   * the kernel kernel-lab ran, that copy has its conntrack reset: it reaches FORWARD as INVALID,
+   * never sees the nat table again, and kube-proxy's KUBE-FORWARD INVALID DROP drops it.
+   */
+  private promiscCopy(wh: WalkHost, br: SimBridge, pkt: Packet, path: Path, blocked: string): void {
+    const h = wh.host;
+    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name} is promiscuous: a copy goes up to ${displayName(h.name)}'s IP stack with its conntrack reset (INVALID)` });
+    pkt.ct = null;
+    pkt.ctNew = false;
+    pkt.ctState = CT.INVALID;
+    const rt = h.routes.lookup(pkt.dst);
+    if (rt.kind !== "unicast") {
+      this.finishDropped(path, h.name, "promiscuous copy not routable", `${blocked}; the promiscuous copy had nowhere to go`);
+      return;
+    }
+    const hop = rt.route.hops[0]!;
+    const before = path.trace.length;
+    this.tables(
+      wh,
+      "FORWARD",
+      FWD_TABLES,
+      br.name,
+      hop.dev.name,
+      pkt,
+      path,
+      (pkt, path) => {
+        // Untracked: POSTROUTING's nat table is not consulted, so nothing masquerades the copy.
+        this.tables(wh, "POSTROUTING", ["mangle"], null, hop.dev.name, pkt, path, (pkt, path) => this.transmit(wh, hop, pkt, path));
+      },
+      undefined,
+      (dropPath, where) => {
+        void before;
+        dropPath.explanation = `${blocked}; ${br.name} is promiscuous, but the copy passed up has its conntrack reset, reached FORWARD as INVALID and was dropped by ${where}`;
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- IP reception and routing
+
+  private ipReceive(wh: WalkHost, dev: SimIface, pkt: Packet, path: Path, preDone: boolean): void {
+    const h = wh.host;
+    const route = (pkt: Packet, path: Path) => {
+      // Martian source: one of our own addresses arriving from outside (fib_validate_source).
+      if (h.isLocal(pkt.src) && dev !== h.lo) {
+        this.finishDropped(
+          path,
+          h.name,
+          `martian source ${fmtIp(pkt.src)} on ${dev.name}`,
+          `${displayName(h.name)} dropped the ${this.packetWord(pkt)} as a martian: its source ${fmtIp(pkt.src)} is ${displayName(h.name)}'s own address${this.martianCause(path, pkt)}`,
+        );
+        return;
+      }
+      if ((pkt.dst >>> 24) === 127 && !h.sysctls.routeLocalnet) {
+        this.finishDropped(path, h.name, `martian destination ${fmtIp(pkt.dst)}`, `${displayName(h.name)} dropped a packet to ${fmtIp(pkt.dst)} from ${dev.name} as a martian (route_localnet=0)`);
+        return;
+      }
+      if (h.sysctls.rpFilter !== 0 && !this.rpFilterOk(h, dev, pkt.src)) {
+        this.finishDropped(path, h.name, `rp_filter: ${fmtIp(pkt.src)} not reachable via ${dev.name}`, `${displayName(h.name)}'s reverse path filter (rp_filter=${h.sysctls.rpFilter}) dropped the packet from ${fmtIp(pkt.src)} arriving on ${dev.name}`);
+        return;
+      }
+      const rt = h.routes.lookup(pkt.dst);
+      if (rt.kind === "local") {
+        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: ${fmtIp(pkt.dst)} is local` });
+        return this.tables(wh, "INPUT", IN_TABLES, dev.name, null, pkt, path, (pkt, path) => {
+          this.confirm(wh, pkt, path);
+          this.socket(wh, pkt, path);
+        });
+      }
+      if (!h.sysctls.ipForward) {
+        this.lost(path, h.name, `not forwarding (ip_forward=0)`, `${displayName(h.name)} does not forward (ip_forward=0) and dropped the packet to ${fmtIp(pkt.dst)}`);
+        return;
+      }
+      if (rt.kind === "unreachable") {
+        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${fmtIp(pkt.dst)}` });
+        return this.icmpError(wh, pkt, path, "net-unreachable", `${displayName(h.name)} has no route to ${fmtIp(pkt.dst)}`);
+      }
+      this.forEachHop(h, rt.route.hops, pkt, path, (hop, pkt, path) => {
+        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: forward ${fmtIp(pkt.dst)} via ${hop!.gw ? fmtIp(hop!.gw) : "link"} dev ${hop!.dev.name}` });
+        if (pkt.ttl <= 1) {
+          return this.icmpError(wh, pkt, path, "time-exceeded", `the TTL of the packet to ${fmtIp(pkt.dst)}:${pkt.dport} ran out on ${displayName(h.name)}`);
+        }
+        pkt.ttl--;
+        this.tables(wh, "FORWARD", FWD_TABLES, dev.name, hop!.dev.name, pkt, path, (pkt, path) => this.postrouting(wh, hop!, pkt, path));
+      });
+    };
+    if (preDone || wh.ruleset === null) return route(pkt, path);
+    this.conntrackIn(wh, pkt, path, "PREROUTING");
+    this.tables(wh, "PREROUTING", PRE_TABLES, dev.name, null, pkt, path, route);
+  }
+
+  private rpFilterOk(h: SimHost, dev: SimIface, src: number): boolean {
+    const rt = h.routes.lookup(src);
+    if (rt.kind !== "unicast") return rt.kind === "local" ? false : h.sysctls.rpFilter === 2 ? false : false;
+    if (h.sysctls.rpFilter === 2) return true;
+    return rt.route.hops.some((x) => x.dev === dev);
+  }
+
+  private forEachHop(h: SimHost, hops: ReadonlyArray<NextHop | null>, pkt: Packet, path: Path, next: (hop: NextHop | null, pkt: Packet, path: Path) => void): void {
+    if (hops.length === 1) return next(hops[0]!, pkt, path);
+    const share = 1 / hops.length;
+    const forks = hops.map(() => path.fork(path.p * share));
+    hops.forEach((hop, i) => {
+      const child = forks[i]!;
+      const to = this.segments.resolve(hop!.dev, hop!.gw || pkt.dst);
+      child.choices.push(`${displayName(h.name)} → ${to ? displayName(to.owner.host.name) : fmtIp(hop!.gw)}`);
+      next(hop, forkPacket(pkt), child);
+    });
+  }
+
+  // ---------------------------------------------------------------- conntrack
+
+  private conntrackIn(wh: WalkHost, pkt: Packet, path: Path, hook: HookName): void {
+    if (wh.ruleset === null) return;
+    const h = wh.host;
+    if (pkt.ctAttached && pkt.ct) {
+      pkt.ctState = CT.RELATED | this.natBits(pkt.ct);
+      this.dstManip(pkt);
+      return;
+    }
+    const table = path.ct(h.name);
+    if (pkt.icmp && pkt.inner) {
+      const i = pkt.inner;
+      const hit = table.lookup(i.proto, i.dst, i.dport, i.src, i.sport);
+      if (!hit) {
+        pkt.ct = null;
+        pkt.ctState = CT.INVALID;
+        return;
+      }
+      pkt.ct = hit.entry;
+      pkt.ctDir = hit.dir;
+      pkt.ctState = CT.RELATED | this.natBits(hit.entry);
+      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${displayName(h.name)} conntrack: RELATED to ${this.entryText(hit.entry)}` });
+      this.dstManip(pkt);
+      return;
+    }
+    const hit = table.lookup(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport);
+    if (hit) {
+      let e = hit.entry;
+      pkt.ctDir = hit.dir;
+      if (hit.dir === Dir.Reply) {
+        e = table.writable(e);
+        e.seenReply = true;
+        if (pkt.proto === PROTO_TCP) e.tcpState = pkt.flags === "RST" ? "CLOSE" : pkt.flags === "SYN-ACK" ? "SYN_RECV" : e.tcpState;
+        pkt.ctState = CT.ESTABLISHED;
+      } else {
+        pkt.ctState = e.seenReply ? CT.ESTABLISHED : CT.NEW;
+      }
+      pkt.ct = e;
+      pkt.ctNew = false;
+      pkt.ctState |= this.natBits(e);
+      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${displayName(h.name)} conntrack ${hook}: ${hit.dir === Dir.Reply ? "reply of" : "original direction of"} ${this.entryText(e)}` });
+      this.dstManip(pkt);
+      return;
+    }
+    if (pkt.proto === PROTO_TCP && pkt.flags !== "SYN" && pkt.flags !== "ACK") {
+      // tcp_new: only a SYN (or, with nf_conntrack_tcp_loose, an ACK) may start a connection.
+      pkt.ct = null;
+      pkt.ctState = CT.INVALID;
+      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${displayName(h.name)} conntrack: ${describe(pkt)} belongs to no connection: INVALID` });
+      return;
+    }
+    pkt.ct = newEntry(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport);
+    pkt.ctDir = Dir.Orig;
+    pkt.ctNew = true;
+    pkt.ctState = CT.NEW;
+  }
+
+  private natBits(e: CtEntry): number {
+    return (e.dnat ? CT.DNAT : 0) | (e.snat ? CT.SNAT : 0);
+  }
+
+  /** PREROUTING/OUTPUT side of an existing binding: DNAT for the original direction, un-SNAT for replies. */
+  private dstManip(pkt: Packet): void {
+    const e = pkt.ct!;
+    if (pkt.icmp && pkt.inner) {
+      if (pkt.ctDir === Dir.Reply && e.snat) {
+        pkt.dst = e.orig.src;
+        pkt.inner.src = e.orig.src;
+        pkt.inner.sport = e.orig.sport;
+      }
+      return;
+    }
+    if (pkt.ctDir === Dir.Orig && e.dnat) {
+      pkt.dst = e.reply.src;
+      pkt.dport = e.reply.sport;
+    } else if (pkt.ctDir === Dir.Reply && e.snat) {
+      pkt.dst = e.orig.src;
+      pkt.dport = e.orig.sport;
+    }
+  }
+
+  /** POSTROUTING/INPUT side: SNAT for the original direction, un-DNAT for replies. */
+  private srcManip(pkt: Packet): void {
+    const e = pkt.ct!;
+    if (pkt.icmp && pkt.inner) {
+      if (pkt.ctDir === Dir.Reply && e.dnat) {
+        pkt.src = e.orig.dst;
+        pkt.inner.dst = e.orig.dst;
+        pkt.inner.dport = e.orig.dport;
+      }
+      return;
+    }
+    if (pkt.ctDir === Dir.Orig && e.snat) {
+      pkt.src = e.reply.dst;
+      pkt.sport = e.reply.dport;
+    } else if (pkt.ctDir === Dir.Reply && e.dnat) {
+      pkt.src = e.orig.dst;
+      pkt.sport = e.orig.dport;
+    }
+  }
+
+  private confirm(wh: WalkHost, pkt: Packet, path: Path): void {
+    if (!pkt.ct || !pkt.ctNew) return;
+    const e = pkt.ct;
+    e.dstManipDone = true;
+    e.srcManipDone = true;
+    path.ct(wh.host.name).confirm(e);
+    pkt.ctNew = false;
+    path.event({ phase: path.phase, host: wh.host.name, kind: "conntrack", text: `${displayName(wh.host.name)} conntrack confirms ${this.entryText(e)}` });
+  }
+
+  private entryText(e: CtEntry): string {
+    return `[${fmtEp(e.orig.src, e.orig.sport)} → ${fmtEp(e.orig.dst, e.orig.dport)} | reply ${fmtEp(e.reply.src, e.reply.sport)} → ${fmtEp(e.reply.dst, e.reply.dport)}]`;
+  }
+
+  // ---------------------------------------------------------------- netfilter tables
+
+  /**
+   * Runs `tables` in order at `hook`, forking on every branch a table returns. The nat table is
+   * consulted only for a connection's first packet; for the others, POSTROUTING and INPUT apply
+   * the binding's source side here.
+   */
+  private tables(
+    wh: WalkHost,
+    hook: HookName,
+    tables: TableName[],
+    inIface: string | null,
+    outIface: string | null,
+    pkt: Packet,
+    path: Path,
+    next: Continuation,
+    hop?: NextHop,
+    onDrop?: (path: Path, where: string) => void,
+    i = 0,
+  ): void {
+    if (i === 0 && (hook === "POSTROUTING" || hook === "INPUT") && pkt.ct && !pkt.ctNew) this.srcManip(pkt);
+    if (wh.ruleset === null || i >= tables.length) return next(pkt, path);
+    const table = tables[i]!;
+    const isNat = table === "nat";
+    if (isNat && !(pkt.ct && pkt.ctNew)) return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
+    const srcSide = hook === "POSTROUTING" || hook === "INPUT";
+    if (isNat && pkt.ct && (srcSide ? pkt.ct.srcManipDone : pkt.ct.dstManipDone)) {
+      return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
+    }
+    const view: PacketView = { src: pkt.src, dst: pkt.dst, proto: pkt.proto, sport: pkt.sport, dport: pkt.dport, mark: pkt.mark, inIface, outIface };
+    const ctx = wh.ctx;
+    ctx.ctstate = pkt.ctState;
+    ctx.recent = path.recentOf(wh.host.name);
+    const branches = runTable(wh.ruleset, table, hook, view, ctx);
+    const many = branches.length > 1;
+    for (const b of branches) {
+      const child = many ? path.fork(path.p * b.probability) : path;
+      const q = many ? forkPacket(pkt) : pkt;
+      if (many) this.recordChoice(wh, b, child);
+      if (this.applyBranch(wh, hook, table, b, q, child, hop, onDrop)) {
+        this.tables(wh, hook, tables, inIface, outIface, q, child, next, hop, onDrop, i + 1);
+      }
+    }
+  }
+
+  private recordChoice(wh: WalkHost, b: EvalBranch, path: Path): void {
+    if (b.nat && b.nat.kind === "DNAT") {
+      const sep = [...b.steps].reverse().find((s) => s.action === "dnat" || /-j DNAT/.test(s.text));
+      path.choices.push(`${sep ? sep.chain : displayName(wh.host.name)} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`);
+    } else if (b.choices.length > 0) {
+      path.choices.push(`${displayName(wh.host.name)}: ${b.choices.join("; ")}`);
+    }
+  }
+
+  /** Applies one branch's effects; false when the packet stops here (dropped, rejected). */
+  private applyBranch(wh: WalkHost, hook: HookName, table: TableName, b: EvalBranch, pkt: Packet, path: Path, hop: NextHop | undefined, onDrop?: (path: Path, where: string) => void): boolean {
+    const h = wh.host;
+    for (const s of b.steps) {
+      path.event({
+        phase: path.phase,
+        host: h.name,
+        kind: s.index === 0 ? "policy" : "rule",
+        text: `${displayName(h.name)} ${table} ${hook} ${s.chain}${s.index ? ` #${s.index}` : ""}: ${s.action}`,
+        table,
+        chain: s.chain,
+        hook,
+        rule: s.text,
+      });
+    }
+    if ((b.mark & 0x4000) !== 0 && (pkt.mark & 0x4000) === 0 && path.phase === "request") path.marked.push(h.name);
+    pkt.mark = b.mark;
+    if (b.recentUpdates.length > 0) {
+      const lists = path.writableRecent(h.name);
+      for (const u of b.recentUpdates) {
+        let list = lists.get(u.name);
+        if (!list) lists.set(u.name, (list = new Map()));
+        if (u.op === "remove") list.delete(u.ip);
+        else list.set(u.ip, [...(list.get(u.ip) ?? []), wh.ctx.now]);
+      }
+    }
+    const last = b.steps[b.steps.length - 1];
+    const where = last ? `${last.chain}: ${ruleReason(last.text)}` : `${table} ${hook}`;
+    if (b.verdict === "DROP") {
+      const text = `dropped on ${displayName(h.name)} by ${where}`;
+      path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
+      this.finish(path, "timeout", "none", text);
+      if (onDrop) onDrop(path, where);
+      return false;
+    }
+    if (b.verdict === "REJECT") {
+      const how = b.rejectWith ?? "icmp-port-unreachable";
+      const text = `rejected on ${displayName(h.name)} by ${where} (${how})`;
+      path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
+      this.reject(wh, pkt, path, how, text);
+      return false;
+    }
+    if (b.nat && pkt.ct && pkt.ctNew) this.applyNat(wh, hook, b.nat, pkt, path, hop, last?.chain ?? table);
+    else if (table === "nat" && pkt.ct && pkt.ctNew) {
+      // A null binding: this manip is decided (nothing), later packets skip the nat table.
+      if (hook === "POSTROUTING" || hook === "INPUT") pkt.ct.srcManipDone = true;
+      else pkt.ct.dstManipDone = true;
+    }
+    return true;
+  }
+
+  private applyNat(wh: WalkHost, hook: HookName, nat: NatAction, pkt: Packet, path: Path, hop: NextHop | undefined, chain: string): void {
+    const e = pkt.ct!;
+    const h = wh.host;
+    if (nat.kind === "DNAT") {
+      const before = fmtEp(pkt.dst, pkt.dport);
+      pkt.dst = nat.ip;
+      if (nat.port !== null) pkt.dport = nat.port;
+      e.reply.src = pkt.dst;
+      e.reply.sport = pkt.dport;
+      e.dnat = e.orig.dst !== pkt.dst || e.orig.dport !== pkt.dport;
+      e.dstManipDone = true;
+      pkt.ctState |= CT.DNAT;
+      const after = fmtEp(pkt.dst, pkt.dport);
+      path.nat.push({ host: h.name, phase: path.phase, kind: "DNAT", chain, before, after });
+      path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${displayName(h.name)} ${hook} DNAT ${before} → ${after} (${chain})`, chain, hook });
+      return;
+    }
+    let src: number;
+    if (nat.kind === "MASQUERADE") {
+      // The primary address of the egress device the route lookup chose (cni0 → bridge address).
+      const dev = hop?.dev;
+      src = dev ? h.primaryAddress(dev, hop!.gw || pkt.dst) : pkt.src;
+    } else {
+      src = nat.ip;
+    }
+    let sport = nat.kind === "SNAT" && nat.port !== null ? nat.port : pkt.sport;
+    const table = path.ct(h.name);
+    // Keep the port unless the reply tuple is taken (the kernel's clash avoidance picks another).
+    while (table.replyTaken(pkt.proto, { src: e.reply.src, sport: e.reply.sport, dst: src, dport: sport })) sport = sport >= 65535 ? 1024 : sport + 1;
+    const before = fmtEp(pkt.src, pkt.sport);
+    pkt.src = src;
+    pkt.sport = sport;
+    e.reply.dst = src;
+    e.reply.dport = sport;
+    e.snat = e.orig.src !== src || e.orig.sport !== sport;
+    e.srcManipDone = true;
+    if (path.phase === "request") path.masqueraded = true;
+    const after = fmtEp(src, sport);
+    path.nat.push({ host: h.name, phase: path.phase, kind: "SNAT", chain, before, after });
+    path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${displayName(h.name)} ${hook} ${nat.kind} ${before} → ${after} (${chain}${hop ? `, out ${hop.dev.name}` : ""})`, chain, hook });
+  }
+
+  // ---------------------------------------------------------------- errors sent back
+
+  private reject(wh: WalkHost, pkt: Packet, path: Path, how: string, why: string): void {
+    if (how === "tcp-reset" && pkt.proto === PROTO_TCP) {
+      const rst = this.replyPacket(pkt, "RST");
+      this.attach(rst, pkt);
+      path.event({ phase: "error", host: wh.host.name, kind: "reply", text: `${displayName(wh.host.name)} sends ${describe(rst)} (REJECT --reject-with tcp-reset)` });
+      path.phase = "error";
+      this.output(wh, rst, path);
+      return;
+    }
+    const kind: IcmpKind =
+      how.includes("net-unreach") ? "net-unreachable" : how.includes("host-unreach") ? "host-unreachable" : how.includes("prohib") ? "admin-prohibited" : "port-unreachable";
+    this.icmpError(wh, pkt, path, kind, why);
+  }
+
+  /** The host sends an ICMP error about `pkt` back to its sender (never about another ICMP error). */
+  private icmpError(wh: WalkHost, pkt: Packet, path: Path, kind: IcmpKind, why: string): void {
+    const h = wh.host;
+    if (pkt.icmp) {
+      this.lost(path, h.name, `${why}; no ICMP error about an ICMP error`, `${why}, and no ICMP error is sent about an ICMP error`);
+      return;
+    }
+    // Source: the local destination it was addressed to, else what routing picks towards the sender.
+    let src = h.isLocal(pkt.dst) ? pkt.dst : 0;
+    if (!src) {
+      const back = h.routes.lookup(pkt.src);
+      src = back.kind === "unicast" ? h.selectSource(back.route, back.route.hops[0]!.gw) : h.isLocal(pkt.src) ? pkt.src : 0;
+    }
+    if (!src) {
+      this.lost(path, h.name, `${why}; no route back to ${fmtIp(pkt.src)}`, `${why}, and ${displayName(h.name)} has no route back to ${fmtIp(pkt.src)} for the ICMP error`);
+      return;
+    }
+    const err: Packet = {
+      src,
+      dst: pkt.src,
+      proto: PROTO_ICMP,
+      sport: 0,
+      dport: 0,
+      ttl: DEFAULT_TTL,
+      mark: 0,
+      flags: "",
+      icmp: kind,
+      inner: { src: pkt.src, sport: pkt.sport, dst: pkt.dst, dport: pkt.dport, proto: pkt.proto },
+      ct: null,
+      ctDir: Dir.Orig,
+      ctState: 0,
+      ctNew: false,
+      ctAttached: false,
+      localOrigin: null,
+    };
+    this.attach(err, pkt);
+    path.event({ phase: "error", host: h.name, kind: "icmp", text: `${why}: ${displayName(h.name)} sends ${describe(err)}` });
+    path.errorCause = why;
+    path.phase = "error";
+    this.output(wh, err, path);
+  }
+
+  /** nf_ct_attach: a packet generated in answer to another carries its conntrack entry, as RELATED. */
+  private attach(gen: Packet, cause: Packet): void {
+    if (!cause.ct) return;
+    gen.ct = cause.ct;
+    gen.ctDir = cause.ctDir === Dir.Orig ? Dir.Reply : Dir.Orig;
+    gen.ctAttached = true;
+  }
+
+  private replyPacket(pkt: Packet, flags: TcpFlags): Packet {
+    return {
+      src: pkt.dst,
+      dst: pkt.src,
+      proto: pkt.proto,
+      sport: pkt.dport,
+      dport: pkt.sport,
+      ttl: DEFAULT_TTL,
+      mark: 0,
+      flags,
+      icmp: null,
+      inner: null,
+      ct: null,
+      ctDir: Dir.Orig,
+      ctState: 0,
+      ctNew: false,
+      ctAttached: false,
+      localOrigin: null,
+    };
+  }
+
+  // ---------------------------------------------------------------- sockets
+
+  private isClientSocketPacket(h: SimHost, pkt: Packet): boolean {
+    return h.name === this.sock.host && pkt.src === this.sock.lip && pkt.sport === this.sock.lport && !pkt.icmp && (pkt.flags === "SYN" || pkt.proto === PROTO_UDP);
+  }
+
+  private packetWord(pkt: Packet): string {
+    return pkt.proto === PROTO_TCP ? pkt.flags || "segment" : pkt.proto === PROTO_UDP ? "datagram" : "packet";
+  }
+
+  private socket(wh: WalkHost, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    const s = this.sock;
+    const name = displayName(h.name);
+    const toClient = h.name === s.host && pkt.dst === s.lip;
+    if (pkt.icmp && pkt.inner) {
+      const i = pkt.inner;
+      const ours = toClient && i.src === s.lip && i.sport === s.lport && i.dst === s.rip && i.dport === s.rport && i.proto === s.proto;
+      path.event({ phase: path.phase, host: h.name, kind: "deliver", text: `${name} receives ${describe(pkt)}` });
+      if (!ours) {
+        this.finish(path, "timeout", "none", `${name} got an ICMP ${pkt.icmp} from ${fmtIp(pkt.src)} about a packet it does not recognise (${path.errorCause ?? "an error on the way"}), so its connect timed out`);
+        return;
+      }
+      const result: ClientResult =
+        pkt.icmp === "port-unreachable" ? "refused" : pkt.icmp === "net-unreachable" ? "net-unreachable" : "host-unreachable";
+      const signal: Signal =
+        pkt.icmp === "port-unreachable" ? "icmp-port-unreachable" : pkt.icmp === "net-unreachable" ? "icmp-net-unreachable" : pkt.icmp === "time-exceeded" ? "icmp-time-exceeded" : pkt.icmp === "admin-prohibited" ? "icmp-admin-prohibited" : "icmp-host-unreachable";
+      const errno = result === "refused" ? "ECONNREFUSED" : result === "net-unreachable" ? "ENETUNREACH" : "EHOSTUNREACH";
+      this.finish(path, result, signal, `${path.errorCause ?? "an ICMP error came back"}, so ${this.clientName} got ICMP ${pkt.icmp} from ${fmtIp(pkt.src)} and reported ${errno}`, { ip: fmtIp(pkt.src), port: 0 });
+      return;
+    }
+    if (toClient && pkt.dport === s.lport && pkt.proto === s.proto && path.phase !== "request") {
+      return this.clientReceives(h, pkt, path);
+    }
+    path.event({ phase: path.phase, host: h.name, kind: "deliver", text: `${name} receives ${describe(pkt)}` });
+    if (pkt.proto === PROTO_TCP) {
+      if (pkt.flags !== "SYN") {
+        this.lost(path, h.name, `${name} has no connection for ${describe(pkt)}`, `${name} received ${describe(pkt)} that belongs to none of its connections, so ${this.clientName} timed out`);
+        return;
+      }
+      const l = h.listener("TCP", pkt.dport);
+      path.phase = "reply";
+      path.server = h.name;
+      if (!l) {
+        const rst = this.replyPacket(pkt, "RST");
+        path.event({ phase: "reply", host: h.name, kind: "reply", text: `${name}: nothing listens on TCP ${fmtEp(pkt.dst, pkt.dport)}, answers ${describe(rst)}` });
+        path.errorCause = `nothing listens on ${name} TCP ${fmtEp(pkt.dst, pkt.dport)}${this.noDnatNote(path)}`;
+        this.output(wh, rst, path);
+        return;
+      }
+      path.deliveredTo = { host: h.name, ip: fmtIp(pkt.dst), port: pkt.dport };
+      path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
+      const synack = this.replyPacket(pkt, "SYN-ACK");
+      path.event({ phase: "reply", host: h.name, kind: "reply", text: `${name} accepts from ${fmtEp(pkt.src, pkt.sport)}, answers ${describe(synack)}` });
+      this.output(wh, synack, path);
+      return;
+    }
+    if (pkt.proto === PROTO_UDP) {
+      const l = h.listener("UDP", pkt.dport);
+      path.phase = "reply";
+      path.server = h.name;
+      if (!l) {
+        path.errorCause = `nothing listens on ${name} UDP ${fmtEp(pkt.dst, pkt.dport)}${this.noDnatNote(path)}`;
+        return this.icmpError(wh, pkt, path, "port-unreachable", path.errorCause);
+      }
+      path.deliveredTo = { host: h.name, ip: fmtIp(pkt.dst), port: pkt.dport };
+      path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
+      if (l.app === "dns" && this.req.dnsQuery && this.dns) path.dns = this.dns(this.req.dnsQuery, fmtIp(pkt.src));
+      const reply = this.replyPacket(pkt, "");
+      path.event({ phase: "reply", host: h.name, kind: "reply", text: `${name} answers ${describe(reply)}` });
+      this.output(wh, reply, path);
+      return;
+    }
+    this.lost(path, h.name, "unhandled protocol", `${name} has no socket for protocol ${pkt.proto}`);
+  }
+
+  private clientReceives(h: SimHost, pkt: Packet, path: Path): void {
+    const s = this.sock;
+    const from = { ip: fmtIp(pkt.src), port: pkt.sport };
+    const right = pkt.src === s.rip && pkt.sport === s.rport;
+    path.event({ phase: path.phase, host: h.name, kind: "deliver", text: `${this.clientName} receives ${describe(pkt)}` });
+    const talked = fmtEp(s.rip, s.rport);
+    if (!right) {
+      const server = path.server ? displayName(path.server) : "the server";
+      const cause = this.noSnatNote(path);
+      if (pkt.proto === PROTO_TCP && pkt.flags === "SYN-ACK") {
+        path.event({ phase: path.phase, host: h.name, kind: "reply", text: `${this.clientName} has no connection to ${fmtEp(pkt.src, pkt.sport)}: answers RST` });
+        this.finish(path, "timeout", "syn-ack", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName} answered RST and its connect timed out`, from);
+      } else {
+        this.finish(path, "timeout", pkt.proto === PROTO_UDP ? "udp-reply" : "rst", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName}'s socket ignored it and timed out`, from);
+      }
+      return;
+    }
+    if (pkt.proto === PROTO_TCP && pkt.flags === "RST") {
+      this.finish(path, "refused", "rst", `${path.errorCause ?? `${talked} answered RST`}, so ${this.clientName} got a RST and reported ECONNREFUSED`, from);
+      return;
+    }
+    if (pkt.proto === PROTO_TCP && pkt.flags !== "SYN-ACK") {
+      this.finish(path, "timeout", "none", `${this.clientName} received ${describe(pkt)} instead of a SYN-ACK and timed out`, from);
+      return;
+    }
+    this.finish(path, "connected", pkt.proto === PROTO_TCP ? "syn-ack" : "udp-reply", this.connectedSentence(path), from);
+  }
+
+  private connectedSentence(path: Path): string {
+    const to = path.deliveredTo ? `${displayName(path.deliveredTo.host)} (${path.deliveredTo.ip}:${path.deliveredTo.port})` : "the server";
+    const dnat = path.nat.find((n) => n.phase === "request" && n.kind === "DNAT");
+    const snat = path.nat.find((n) => n.phase === "request" && n.kind === "SNAT");
+    let how = "";
+    if (dnat) how += ` after ${displayName(dnat.host)} DNATed ${dnat.before} to ${dnat.after} (${dnat.chain})`;
+    if (snat) how += `${dnat ? " and" : " after"} ${displayName(snat.host)} masqueraded the source to ${snat.after.replace(/:\d+$/, "")} (${snat.chain})`;
+    const seen = path.sourceSeen ? `, which saw the connection come from ${path.sourceSeen.ip}` : "";
+    return `${this.clientName} ${this.sock.proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}`;
+  }
+
+  /** Why the reply came from the wrong address: where the DNAT happened and why no SNAT followed. */
+  private noSnatNote(path: Path): string {
+    const dnat = path.nat.find((n) => n.phase === "request" && n.kind === "DNAT");
+    if (!dnat) return "";
+    const snatted = path.nat.some((n) => n.phase === "request" && n.kind === "SNAT" && n.host === dnat.host);
+    if (snatted) return "";
+    const wh = this.hosts.get(dnat.host);
+    const hasMasq = !!wh?.host.iptablesText && /-j MASQUERADE/.test(wh.host.iptablesText);
+    const why = path.marked.includes(dnat.host)
+      ? hasMasq
+        ? "the mark 0x4000 was set but no MASQUERADE matched"
+        : "KUBE-POSTROUTING MASQUERADE missing"
+      : "mark 0x4000 not set";
+    return ` (no SNAT on ${displayName(dnat.host)}: ${why})`;
+  }
+
+  private noDnatNote(path: Path): string {
+    return path.nat.some((n) => n.phase === "request" && n.kind === "DNAT") ? "" : " (no DNAT rule matched on the way)";
+  }
+
+  /** Why a packet reached a host with that host's own address as source. */
+  private martianCause(path: Path, pkt: Packet): string {
+    const dnat = path.nat.find((n) => n.phase === "request" && n.kind === "DNAT" && n.after.startsWith(fmtIp(pkt.dst) + ":"));
+    if (!dnat) return "";
+    return ` (${displayName(dnat.host)} DNATed ${dnat.before} back to its sender and nothing masqueraded the source)`;
+  }
+
+  private finishDropped(path: Path, host: string, text: string, explanation: string): void {
+    this.lost(path, host, text, explanation);
+  }
+}
