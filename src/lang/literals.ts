@@ -1,0 +1,51 @@
+// IPv4 and CIDR literals: validated with ip-num at the edge (user input), then carried as plain
+// uint32 numbers. The reason for a rejection is worked out here so the message can say what is
+// wrong ("octet 300 is above 255"), not just that something is.
+
+import { Validator } from "ip-num";
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+function octetProblem(octets: string[], text: string): string {
+  if (octets.length !== 4) return `\`${text}\` is not an IPv4 address: it has ${octets.length} parts, an address has 4 (a.b.c.d)`;
+  for (const o of octets) {
+    if (o === "") return `\`${text}\` is not an IPv4 address: an octet is empty`;
+    if (Number(o) > 255) return `\`${text}\` is not an IPv4 address: octet ${o} is above 255`;
+    if (o.length > 1 && o.startsWith("0")) return `\`${text}\` is not an IPv4 address: octet \`${o}\` has a leading zero`;
+  }
+  return `\`${text}\` is not an IPv4 address`;
+}
+
+function toUint32(octets: string[]): number {
+  return (((Number(octets[0]) << 24) >>> 0) + (Number(octets[1]) << 16) + (Number(octets[2]) << 8) + Number(octets[3])) >>> 0;
+}
+
+export function checkIpv4(text: string): Checked<{ text: string; value: number }> {
+  const octets = text.split(".");
+  const [valid] = Validator.isValidIPv4String(text);
+  if (!valid || octets.length !== 4 || octets.some((o) => o.length > 1 && o.startsWith("0"))) {
+    return { ok: false, reason: octetProblem(octets, text) };
+  }
+  return { ok: true, value: { text: octets.map(Number).join("."), value: toUint32(octets) } };
+}
+
+export function checkCidr(text: string): Checked<{ text: string; base: number; prefix: number }> {
+  const slash = text.indexOf("/");
+  const addr = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  if (prefixText === "") return { ok: false, reason: `\`${text}\` is missing its prefix length after \`/\` (e.g. \`${addr}/16\`)` };
+  const ip = checkIpv4(addr);
+  if (!ip.ok) return { ok: false, reason: ip.reason.replace(/^`[^`]*` is not an IPv4 address/, `\`${text}\` is not a CIDR`) };
+  const prefix = Number(prefixText);
+  if (prefix > 32 || (prefixText.length > 1 && prefixText.startsWith("0"))) {
+    return { ok: false, reason: `\`${text}\` is not a CIDR: prefix length ${prefixText} is not between 0 and 32` };
+  }
+  const [valid] = Validator.isValidIPv4CidrNotation(`${ip.value.text}/${prefix}`);
+  if (!valid) return { ok: false, reason: `\`${text}\` is not a CIDR` };
+  return { ok: true, value: { text: `${ip.value.text}/${prefix}`, base: ip.value.value, prefix } };
+}
+
+/** Formats a uint32 as a dotted IPv4 address. */
+export function formatIpv4(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}

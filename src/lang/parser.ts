@@ -1,0 +1,1383 @@
+// The .svcspec parser: a chevrotain EmbeddedActionsParser that builds the typed AST of ast.ts
+// directly. It is created once at module load and reused for every file.
+//
+// Error recovery works line by line. Every statement is followed by a Newline token and no
+// statement rule consumes its own, so chevrotain's re-sync (skip to a token in the follow set)
+// lands on the end of the bad line. Lines that start with a word no statement starts with are
+// taken by an `unknownLine` alternative that says so (with a "did you mean") instead of failing
+// the enclosing block. A block missing its `}` ends, with an error at its `{`, where the next
+// top-level statement begins. A statement with any error is left out of the AST.
+
+import {
+  EmbeddedActionsParser,
+  EOF,
+  tokenLabel,
+  type IParserErrorMessageProvider,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
+import type * as A from "./ast.js";
+import type { Diagnostic, Position } from "./diagnostic.js";
+import * as L from "./lexer.js";
+import { checkCidr, checkIpv4 } from "./literals.js";
+import { suggest } from "./suggest.js";
+
+const KW = L.KW;
+type Kw = L.KeywordWord;
+
+export type BlockKind = "top" | "cluster" | "service" | "scenario";
+
+const TOP_STARTERS: Kw[] = ["spec", "cluster", "service", "apply", "scenario"];
+const CIDR_SETTINGS = ["pod-cidr", "service-cidr", "lb-pool", "node-network"] as const;
+const SWITCH_SETTINGS = ["masquerade-all", "masquerade", "br-netfilter", "cloud-provider", "localhost-nodeports", "kube-dns"] as const;
+const CLUSTER_STARTERS: Kw[] = [
+  ...CIDR_SETTINGS, ...SWITCH_SETTINGS, "node-port-range", "proxy-mode", "hairpin-mode", "cluster-domain",
+  "nodeport-addresses", "router", "node", "pod", "deployment", "client", "route", "namespace",
+];
+const SERVICE_FIELDS: Kw[] = [
+  "namespace", "selector", "port", "cluster-ip", "external-traffic-policy", "internal-traffic-policy", "external-ips",
+  "external-name", "load-balancer-ip", "load-balancer-source-ranges", "health-check-node-port", "session-affinity",
+  "publish-not-ready-addresses", "type",
+];
+const SCENARIO_STARTERS: Kw[] = ["send", "trace", "resolve", "nslookup", "show", "set", "delete", "apply", "stop", "fail", "expect"];
+const STARTERS: Record<BlockKind, Kw[]> = {
+  top: TOP_STARTERS,
+  cluster: CLUSTER_STARTERS,
+  service: SERVICE_FIELDS,
+  scenario: SCENARIO_STARTERS,
+};
+/** What ends a block whose `}` is missing: the start of the next top-level statement. */
+const BLOCK_BREAKERS: Record<BlockKind, Set<TokenType>> = {
+  top: new Set(),
+  cluster: new Set([EOF, ...TOP_STARTERS.map((k) => KW[k])]),
+  service: new Set([EOF, ...TOP_STARTERS.map((k) => KW[k])]),
+  scenario: new Set([EOF, ...TOP_STARTERS.filter((k) => k !== "apply").map((k) => KW[k])]),
+};
+const STARTER_TYPES: Record<BlockKind, Set<TokenType>> = {
+  top: new Set(TOP_STARTERS.map((k) => KW[k])),
+  cluster: new Set(CLUSTER_STARTERS.map((k) => KW[k])),
+  service: new Set(SERVICE_FIELDS.map((k) => KW[k])),
+  scenario: new Set(SCENARIO_STARTERS.map((k) => KW[k])),
+};
+const BLOCK_WORDS: Record<BlockKind, string> = {
+  top: "at the top level",
+  cluster: "in a cluster block",
+  service: "in a service block",
+  scenario: "in a scenario",
+};
+
+const PACKET_CHECKS = new Set(["connected", "dropped", "rejected", "refused", "unreachable", "masqueraded", "reply-from", "delivered-to", "source-seen", "via"]);
+const DNS_CHECKS = new Set(["answer", "cname", "nxdomain", "fails"]);
+const SHOW_CHECKS = new Set(["contains", "lines", "text"]);
+const CHECK_STARTS = new Set<TokenType>(
+  [...PACKET_CHECKS, ...DNS_CHECKS, "contains", "lines", "always", "sometimes", "never"].map((k) => KW[k as Kw]),
+);
+
+/** How a rule's value tokens are called in messages ("expected a port number"). */
+const RULE_LABELS: Record<string, string> = {
+  portNumber: "a port number",
+  count: "a number",
+  ip: "an IPv4 address",
+  cidr: "a CIDR (address/prefix, e.g. `10.0.0.0/16`)",
+  name: "a name",
+  protocol: "`tcp` or `udp`",
+  switchValue: "`on` or `off`",
+  serviceType: "a Service type (`ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`)",
+  check: "an expectation (`connected`, `dropped`, `reply-from`, `answer`, `contains`, ...)",
+  clusterSetting: "a cluster setting",
+  serviceField: "a Service field",
+  showProbe: "what to show (`iptables`, `endpoints`, `services`, `routes`, `conntrack`, `hairpin`, `bridge`, `pods`)",
+  target: "a target (a name, an IPv4 address, a DNS name or `lb:SERVICE`)",
+  hostRef: "a host name or an IPv4 address",
+  labelValue: "a label value",
+};
+
+/** State the error-message provider reads while the parser runs. */
+interface ParseState {
+  blocks: { kind: BlockKind; open: IToken }[];
+  suggestions: Map<IToken, string>;
+}
+
+function showToken(t: IToken): string {
+  if (t.tokenType === EOF) return "end of file";
+  if (t.tokenType === L.Newline) return "end of line";
+  if (t.tokenType === L.Heredoc) return "a heredoc";
+  return "`" + t.image + "`";
+}
+
+function listLabels(labels: string[]): string {
+  if (labels.length <= 1) return labels[0] ?? "something else";
+  return labels.slice(0, -1).join(", ") + " or " + labels[labels.length - 1];
+}
+
+function after(prev: IToken | undefined): string {
+  if (!prev || prev.tokenType === L.Newline || prev.image === undefined || Number.isNaN(prev.startOffset)) return "";
+  if (prev.tokenType === L.Heredoc) return " after the heredoc";
+  return " after `" + prev.image + "`";
+}
+
+function makeErrorProvider(state: ParseState): IParserErrorMessageProvider {
+  const suggestFrom = (actual: IToken, types: TokenType[]): void => {
+    if (actual.tokenType === EOF || actual.tokenType === L.Newline) return;
+    const words = types.map((t) => L.keywordOf(t)).filter((w): w is string => w !== undefined);
+    const s = suggest(actual.image, words);
+    if (s) state.suggestions.set(actual, s);
+  };
+  return {
+    buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
+      suggestFrom(actual, [expected]);
+      const label = expected === L.NumberLiteral && RULE_LABELS[ruleName] ? RULE_LABELS[ruleName]! : (RULE_LABELS[ruleName] && [L.IpAddress, L.Cidr].includes(expected) ? RULE_LABELS[ruleName]! : tokenLabel(expected));
+      if (expected === L.RBrace) {
+        const block = state.blocks[state.blocks.length - 1];
+        if (block) return `expected \`}\` to close the ${block.kind} block opened on line ${block.open.startLine}, got ${showToken(actual)}`;
+      }
+      if (expected === L.Newline) return `expected the end of the line${after(previous)}, got ${showToken(actual)} (one statement per line)`;
+      if (expected === L.Cidr && actual.tokenType === L.IpAddress) {
+        return `expected ${label}${after(previous)}, got the address \`${actual.image}\` without a prefix length`;
+      }
+      return `expected ${label}${after(previous)}, got ${showToken(actual)}`;
+    },
+    buildNotAllInputParsedMessage({ firstRedundant }) {
+      return `unexpected ${showToken(firstRedundant)}`;
+    },
+    buildNoViableAltMessage({ expectedPathsPerAlt, actual, previous, ruleName }) {
+      const firsts: TokenType[] = [];
+      for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0] && !firsts.includes(path[0])) firsts.push(path[0]);
+      const tok = actual[0]!;
+      suggestFrom(tok, firsts);
+      const label = RULE_LABELS[ruleName] ?? listLabels(firsts.map((t) => tokenLabel(t)));
+      return `expected ${label}${after(previous)}, got ${showToken(tok)}`;
+    },
+    buildEarlyExitMessage({ expectedIterationPaths, actual, previous, ruleName }) {
+      const firsts = [...new Set(expectedIterationPaths.map((p) => p[0]).filter((t): t is TokenType => !!t))];
+      const tok = actual[0]!;
+      suggestFrom(tok, firsts);
+      const label = RULE_LABELS[ruleName] ?? listLabels(firsts.map((t) => tokenLabel(t)));
+      return `expected at least one ${label.replace(/^(a|an) /, "")}${after(previous)}, got ${showToken(tok)}`;
+    },
+  };
+}
+
+const dedent = (body: string): string => {
+  const lines = body.split("\n");
+  let indent: string | null = null;
+  for (const l of lines) {
+    if (l.trim() === "") continue;
+    const lead = /^[ \t]*/.exec(l)![0];
+    if (indent === null || !lead.startsWith(indent)) {
+      // Common prefix of the two indentations.
+      let i = 0;
+      const cur: string = indent ?? lead;
+      while (i < cur.length && i < lead.length && cur[i] === lead[i]) i++;
+      indent = indent === null ? lead : cur.slice(0, i);
+    }
+  }
+  if (!indent) return body;
+  const n = indent.length;
+  return lines.map((l) => (l.startsWith(indent!) ? l.slice(n) : l.trimStart())).join("\n");
+};
+
+/** Shared by the one parser instance and its error-message provider. */
+const parseState: ParseState = { blocks: [], suggestions: new Map() };
+
+class SvcspecParser extends EmbeddedActionsParser {
+  file = "";
+  semantic: Diagnostic[] = [];
+  readonly state: ParseState = parseState;
+
+  constructor() {
+    super(L.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: makeErrorProvider(parseState) });
+    this.performSelfAnalysis();
+  }
+
+  // ---- helpers (not grammar) ----------------------------------------------------------------
+
+  pos(t: IToken): Position {
+    return { file: this.file, line: t.startLine!, column: t.startColumn!, endLine: t.endLine!, endColumn: t.endColumn! };
+  }
+  span(a: Position, b: Position | undefined): Position {
+    if (!b || Number.isNaN(b.endLine)) return a;
+    return { file: this.file, line: a.line, column: a.column, endLine: b.endLine, endColumn: b.endColumn };
+  }
+  mark(): number {
+    return this.errors.length + this.semantic.length;
+  }
+  clean(mark: number): boolean {
+    return this.errors.length + this.semantic.length === mark;
+  }
+  recovered(t: IToken): boolean {
+    return (t as { isInsertedInRecovery?: boolean }).isInsertedInRecovery === true || Number.isNaN(t.startOffset);
+  }
+  report(pos: Position, message: string, extra: Partial<Diagnostic> = {}): void {
+    this.semantic.push({ severity: "error", code: "parse", message, pos, ...extra });
+  }
+  nameOf(t: IToken): A.Name {
+    return { text: t.image, pos: this.pos(t) };
+  }
+  heredocOf(t: IToken): A.Heredoc {
+    const p = t.payload as L.HeredocPayload;
+    const open = this.pos(t);
+    const tagPos: Position = { file: this.file, line: open.line, column: open.column + 2, endLine: open.line, endColumn: open.column + 1 + p.tag.length };
+    if (!p.terminated) {
+      this.report({ ...open, endLine: open.line, endColumn: tagPos.endColumn }, `the heredoc \`<<${p.tag}\` is never closed: end it with a line holding only \`${p.tag}\``);
+    }
+    return { tag: { text: p.tag, pos: tagPos }, body: p.body, dedented: dedent(p.body), bodyLine: open.line + 1, pos: open };
+  }
+  stringOf(t: IToken): A.StringLit {
+    const raw = t.image.endsWith('"') && t.image.length >= 2 ? t.image.slice(1, -1) : t.image.slice(1);
+    return { value: raw.replace(/\\(.)/g, "$1"), pos: this.pos(t) };
+  }
+  portOf(t: IToken, what: string): A.NumberLit {
+    const value = Number(t.image);
+    const pos = this.pos(t);
+    if (!this.recovered(t) && (value < 1 || value > 65535)) this.report(pos, `${what} ${t.image} is out of range: ports are 1-65535`);
+    return { value, pos };
+  }
+  checkExpectations(probe: string, allowed: Set<string>, expects: A.Expectation[]): void {
+    for (const e of expects) {
+      if (!allowed.has(e.check.kind)) {
+        const list = [...allowed].filter((k) => k !== "text").map((k) => "`" + k + "`").join(", ");
+        const name = e.check.kind === "text" ? "a text block" : "`" + e.check.kind + "`";
+        this.report(e.check.pos, `${name} is not an expectation of \`${probe}\`; \`${probe}\` takes ${list}${allowed.has("text") ? " or a text block" : ""}`);
+      }
+    }
+  }
+
+  // ---- file structure -----------------------------------------------------------------------
+
+  specFile = this.RULE("specFile", (): A.TopItem[] => {
+    const items: A.TopItem[] = [];
+    this.OPTION(() => this.CONSUME(L.Newline));
+    this.MANY(() => {
+      const item = this.SUBRULE(this.topStatement);
+      this.ACTION(() => item && items.push(item));
+    });
+    return items;
+  });
+
+  topStatement = this.RULE("topStatement", (): A.TopItem | undefined => {
+    return this.OR({
+      MAX_LOOKAHEAD: 1,
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        {
+          ALT: () => {
+            const s = this.SUBRULE(this.specTitle);
+            this.CONSUME(L.Newline);
+            return s;
+          },
+        },
+        {
+          ALT: () => {
+            const s = this.SUBRULE(this.applyStmt);
+            this.CONSUME2(L.Newline);
+            return s;
+          },
+        },
+        { ALT: () => this.SUBRULE(this.clusterBlock) },
+        { ALT: () => this.SUBRULE(this.serviceBlock) },
+        { ALT: () => this.SUBRULE(this.scenarioBlock) },
+        {
+          ALT: () => {
+            this.SUBRULE(this.strayBrace);
+            this.CONSUME3(L.Newline);
+            return undefined;
+          },
+        },
+        {
+          GATE: () => this.unknownAllowed("top"),
+          ALT: () => {
+            this.SUBRULE(this.unknownLine, { ARGS: ["top"] });
+            this.CONSUME4(L.Newline);
+            return undefined;
+          },
+        },
+      ],
+    });
+  });
+
+  unknownAllowed(kind: BlockKind): boolean {
+    const t = this.LA(1).tokenType;
+    return !STARTER_TYPES[kind].has(t) && !BLOCK_BREAKERS[kind].has(t);
+  }
+
+  /** A line no statement starts like: one error for the whole line. */
+  unknownLine = this.RULE("unknownLine", (kind: BlockKind): undefined => {
+    const first = this.CONSUME(L.LineToken);
+    this.MANY(() => this.CONSUME2(L.LineToken));
+    this.ACTION(() => {
+      const words = STARTERS[kind].filter((w) => w !== "expect");
+      const s = first.tokenType === L.Identifier || L.keywordOf(first.tokenType) ? suggest(first.image, words) : undefined;
+      const what = L.keywordOf(first.tokenType) || first.tokenType === L.Identifier ? `\`${first.image}\`` : showToken(first);
+      this.report(this.pos(first), `unknown statement ${what} ${BLOCK_WORDS[kind]}`, {
+        ...(s ? { suggestion: s } : {}),
+        notes: [`${BLOCK_WORDS[kind]} a line starts with ${words.map((w) => "`" + w + "`").join(", ")}`],
+      });
+    });
+    return undefined;
+  });
+
+  strayBrace = this.RULE("strayBrace", (): undefined => {
+    const t = this.CONSUME(L.RBrace);
+    this.ACTION(() => this.report(this.pos(t), "unexpected `}`: no block is open here"));
+    return undefined;
+  });
+
+  /** `}` ending a block, or the start of the next top-level statement when `}` was forgotten. */
+  blockEnd = this.RULE("blockEnd", (kind: BlockKind): IToken | undefined => {
+    return this.OR([
+      {
+        ALT: () => {
+          const t = this.CONSUME(L.RBrace);
+          this.CONSUME(L.Newline);
+          return t;
+        },
+      },
+      {
+        GATE: () => BLOCK_BREAKERS[kind].has(this.LA(1).tokenType),
+        ALT: () => {
+          this.ACTION(() => {
+            const block = this.state.blocks[this.state.blocks.length - 1];
+            const next = this.LA(1);
+            if (!block) return;
+            const where = next.tokenType === EOF ? "the end of the file" : `\`${next.image}\` on line ${next.startLine}`;
+            this.report(this.pos(block.open), `this \`{\` of the ${kind} block is never closed: add \`}\` before ${where}`);
+          });
+          return undefined;
+        },
+      },
+    ]);
+  });
+
+  specTitle = this.RULE("specTitle", (): A.SpecTitle | undefined => {
+    const m = this.mark();
+    const k = this.CONSUME(KW.spec);
+    const s = this.CONSUME(L.StringLiteral);
+    return this.ACTION(() => (this.clean(m) ? { kind: "spec" as const, title: this.stringOf(s), pos: this.span(this.pos(k), this.pos(s)) } : undefined));
+  });
+
+  applyStmt = this.RULE("applyStmt", (): A.ApplyStmt | undefined => {
+    const m = this.mark();
+    const k = this.CONSUME(KW.apply);
+    const src = this.OR([
+      { ALT: () => this.CONSUME(L.StringLiteral) },
+      { ALT: () => this.CONSUME(L.Heredoc) },
+    ]);
+    return this.ACTION(() => {
+      const source: A.ApplyStmt["source"] =
+        src.tokenType === L.Heredoc ? { kind: "inline", heredoc: this.heredocOf(src) } : { kind: "file", path: this.stringOf(src) };
+      if (source.kind === "file" && source.path.value.trim() === "") this.report(source.path.pos, "`apply` needs a file name");
+      return this.clean(m) ? { kind: "apply" as const, source, pos: this.span(this.pos(k), this.pos(src)) } : undefined;
+    });
+  });
+
+  // ---- cluster -------------------------------------------------------------------------------
+
+  clusterBlock = this.RULE("clusterBlock", (): A.ClusterBlock | undefined => {
+    const k = this.CONSUME(KW.cluster);
+    const name = this.OPTION(() => this.SUBRULE(this.name));
+    const open = this.CONSUME(L.LBrace);
+    this.ACTION(() => this.state.blocks.push({ kind: "cluster", open }));
+    this.OPTION2(() => this.CONSUME(L.Newline));
+    const statements: A.ClusterStmt[] = [];
+    this.MANY(() => {
+      const s = this.SUBRULE(this.clusterStatement);
+      this.CONSUME2(L.Newline);
+      this.ACTION(() => s && statements.push(s));
+    });
+    const close = this.SUBRULE(this.blockEnd, { ARGS: ["cluster"] });
+    return this.ACTION(() => {
+      this.state.blocks.pop();
+      const last = close ? this.pos(close) : statements.length ? statements[statements.length - 1]!.pos : this.pos(open);
+      return { kind: "cluster" as const, name: name ?? null, statements, pos: this.span(this.pos(k), last) };
+    });
+  });
+
+  clusterStatement = this.RULE("clusterStatement", (): A.ClusterStmt | undefined => {
+    const m = this.mark();
+    const s = this.OR({
+      MAX_LOOKAHEAD: 1,
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.clusterSetting) },
+        { ALT: () => this.SUBRULE(this.nodeStmt) },
+        { ALT: () => this.SUBRULE(this.podStmt) },
+        { ALT: () => this.SUBRULE(this.deploymentStmt) },
+        { ALT: () => this.SUBRULE(this.clientStmt) },
+        { ALT: () => this.SUBRULE(this.routeStmt) },
+        { ALT: () => this.SUBRULE(this.namespaceStmt) },
+        { GATE: () => this.unknownAllowed("cluster"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["cluster"] }) },
+      ],
+    });
+    return this.ACTION(() => (this.clean(m) ? s : undefined));
+  });
+
+  clusterSetting = this.RULE("clusterSetting", (): A.ClusterSetting | undefined => {
+    const setting = <K extends string, V>(key: K, k: IToken, value: V, end: Position | undefined) =>
+      ({ kind: "setting" as const, key, keyPos: this.pos(k), value, pos: this.span(this.pos(k), end) });
+    return this.OR([
+      {
+        ALT: () => {
+          const k = this.OR2(CIDR_SETTINGS.map((w) => ({ ALT: () => this.CONSUME(KW[w]) })));
+          const v = this.SUBRULE(this.cidr);
+          return this.ACTION(() => setting(k.image as (typeof CIDR_SETTINGS)[number], k, v, v?.pos) as A.ClusterSetting);
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.OR3(SWITCH_SETTINGS.map((w) => ({ ALT: () => this.CONSUME2(KW[w]) })));
+          const v = this.SUBRULE(this.switchValue);
+          return this.ACTION(() => setting(k.image as (typeof SWITCH_SETTINGS)[number], k, v, v.pos) as A.ClusterSetting);
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["node-port-range"]);
+          const r = this.CONSUME(L.Range);
+          return this.ACTION(() => {
+            const [a, b] = r.image.split("-");
+            const p = this.pos(r);
+            const base = this.portOf({ ...r, image: a! }, "node port range start");
+            const max = this.portOf({ ...r, image: b! }, "node port range end");
+            base.pos = max.pos = p;
+            if (base.value > max.value) this.report(p, `node port range \`${r.image}\` is empty: ${base.value} is above ${max.value}`);
+            return setting("node-port-range", k, { base, max, pos: p }, p);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["proxy-mode"]);
+          const v = this.CONSUME(KW.iptables);
+          return this.ACTION(() => setting("proxy-mode", k, { value: "iptables" as const, pos: this.pos(v) }, this.pos(v)));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["hairpin-mode"]);
+          const v = this.OR4([
+            { ALT: () => this.CONSUME(KW["hairpin-veth"]) },
+            { ALT: () => this.CONSUME(KW["promiscuous-bridge"]) },
+            { ALT: () => this.CONSUME(KW.none) },
+          ]);
+          return this.ACTION(() =>
+            setting("hairpin-mode", k, { value: v.image as "hairpin-veth" | "promiscuous-bridge" | "none", pos: this.pos(v) }, this.pos(v)),
+          );
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["cluster-domain"]);
+          const v = this.SUBRULE(this.name);
+          return this.ACTION(() => setting("cluster-domain", k, v, v.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["nodeport-addresses"]);
+          const v = this.SUBRULE(this.cidrList);
+          return this.ACTION(() => setting("nodeport-addresses", k, v, v[v.length - 1]?.pos ?? this.pos(k)));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.router);
+          const v = this.SUBRULE(this.ip);
+          return this.ACTION(() => setting("router", k, v, v?.pos));
+        },
+      },
+    ]);
+  });
+
+  nodeStmt = this.RULE("nodeStmt", (): A.NodeStmt => {
+    const k = this.CONSUME(KW.node);
+    const name = this.SUBRULE(this.name);
+    const ip = this.SUBRULE(this.ip);
+    const podCidr = this.OPTION(() => {
+      this.CONSUME(KW["pod-cidr"]);
+      return this.SUBRULE(this.cidr);
+    });
+    return this.ACTION(() => ({ kind: "node" as const, name, ip: ip!, podCidr: podCidr ?? null, pos: this.span(this.pos(k), (podCidr ?? ip)?.pos) }));
+  });
+
+  podStmt = this.RULE("podStmt", (): A.PodStmt => {
+    const k = this.CONSUME(KW.pod);
+    const name = this.SUBRULE(this.name);
+    this.CONSUME(KW.on);
+    const node = this.SUBRULE2(this.name);
+    const pod: A.PodStmt = { kind: "pod", name, node, ip: null, labels: [], listen: [], ready: true, namespace: null, pos: undefined as unknown as Position };
+    let end: Position | undefined;
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(KW.ip);
+            const ip = this.SUBRULE(this.ip);
+            this.ACTION(() => ((pod.ip = ip ?? null), (end = ip?.pos)));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(KW.labels);
+            const labels = this.SUBRULE(this.labelList);
+            this.ACTION(() => (pod.labels.push(...labels), (end = labels[labels.length - 1]?.pos)));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(KW.listen);
+            const items = this.SUBRULE(this.listenList);
+            this.ACTION(() => (pod.listen.push(...items), (end = items[items.length - 1]?.pos)));
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(KW["not-ready"]);
+            this.ACTION(() => ((pod.ready = false), (end = this.pos(t))));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(KW.namespace);
+            const ns = this.SUBRULE3(this.name);
+            this.ACTION(() => ((pod.namespace = ns), (end = ns.pos)));
+          },
+        },
+      ]);
+    });
+    return this.ACTION(() => ({ ...pod, pos: this.span(this.pos(k), end ?? node.pos) }));
+  });
+
+  deploymentStmt = this.RULE("deploymentStmt", (): A.DeploymentStmt => {
+    const k = this.CONSUME(KW.deployment);
+    const name = this.SUBRULE(this.name);
+    this.CONSUME(KW.replicas);
+    const replicas = this.SUBRULE(this.count);
+    const d: A.DeploymentStmt = { kind: "deployment", name, replicas, nodes: [], labels: [], listen: [], namespace: null, pos: undefined as unknown as Position };
+    let end: Position | undefined;
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(KW.on);
+            const nodes = this.SUBRULE(this.nameList);
+            this.ACTION(() => (d.nodes.push(...nodes), (end = nodes[nodes.length - 1]?.pos)));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(KW.labels);
+            const labels = this.SUBRULE(this.labelList);
+            this.ACTION(() => (d.labels.push(...labels), (end = labels[labels.length - 1]?.pos)));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(KW.listen);
+            const items = this.SUBRULE(this.listenList);
+            this.ACTION(() => (d.listen.push(...items), (end = items[items.length - 1]?.pos)));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(KW.namespace);
+            const ns = this.SUBRULE2(this.name);
+            this.ACTION(() => ((d.namespace = ns), (end = ns.pos)));
+          },
+        },
+      ]);
+    });
+    return this.ACTION(() => {
+      if (replicas.value < 1) this.report(replicas.pos, "a deployment needs at least 1 replica");
+      return { ...d, pos: this.span(this.pos(k), end ?? replicas.pos) };
+    });
+  });
+
+  clientStmt = this.RULE("clientStmt", (): A.ClientStmt => {
+    const k = this.CONSUME(KW.client);
+    const name = this.SUBRULE(this.name);
+    const ip = this.SUBRULE(this.ip);
+    return this.ACTION(() => ({ kind: "client" as const, name, ip: ip!, pos: this.span(this.pos(k), ip?.pos) }));
+  });
+
+  routeStmt = this.RULE("routeStmt", (): A.RouteStmt => {
+    const k = this.CONSUME(KW.route);
+    const cidr = this.SUBRULE(this.cidr);
+    this.CONSUME(KW.via);
+    const via = this.SUBRULE(this.nameList);
+    return this.ACTION(() => ({ kind: "route" as const, cidr: cidr!, via, pos: this.span(this.pos(k), via[via.length - 1]?.pos) }));
+  });
+
+  namespaceStmt = this.RULE("namespaceStmt", (): A.NamespaceStmt => {
+    const k = this.CONSUME(KW.namespace);
+    const name = this.SUBRULE(this.name);
+    return this.ACTION(() => ({ kind: "namespace" as const, name, pos: this.span(this.pos(k), name.pos) }));
+  });
+
+  labelList = this.RULE("labelList", (): A.Label[] => {
+    const labels: A.Label[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: L.Comma,
+      DEF: () => {
+        const l = this.SUBRULE(this.label);
+        this.ACTION(() => labels.push(l));
+      },
+    });
+    return labels;
+  });
+
+  label = this.RULE("label", (): A.Label => {
+    const k1 = this.CONSUME(L.AnyWord);
+    const k2 = this.OPTION(() => {
+      this.CONSUME(L.Slash);
+      return this.CONSUME2(L.AnyWord);
+    });
+    this.CONSUME(L.Equals);
+    const v = this.SUBRULE(this.labelValue);
+    return this.ACTION(() => {
+      const keyPos = this.span(this.pos(k1), k2 ? this.pos(k2) : undefined);
+      const key: A.Name = { text: k2 ? `${k1.image}/${k2.image}` : k1.image, pos: keyPos };
+      return { key, value: v, pos: this.span(keyPos, v.pos) };
+    });
+  });
+
+  labelValue = this.RULE("labelValue", (): A.Name => {
+    const t = this.OR([
+      { ALT: () => this.CONSUME(L.AnyWord) },
+      { ALT: () => this.CONSUME(L.NumberLiteral) },
+      { ALT: () => this.CONSUME(L.IpAddress) },
+      { ALT: () => this.CONSUME(L.Range) },
+      { ALT: () => this.CONSUME(L.StringLiteral) },
+    ]);
+    return this.ACTION(() => (t.tokenType === L.StringLiteral ? { text: this.stringOf(t).value, pos: this.pos(t) } : this.nameOf(t)));
+  });
+
+  listenList = this.RULE("listenList", (): A.ListenItem[] => {
+    const items: A.ListenItem[] = [];
+    this.AT_LEAST_ONE(() => {
+      const i = this.SUBRULE(this.listenItem);
+      this.ACTION(() => items.push(i));
+    });
+    return items;
+  });
+
+  listenItem = this.RULE("listenItem", (): A.ListenItem => {
+    const name = this.OPTION(() => {
+      const n = this.SUBRULE(this.name);
+      this.CONSUME(L.Equals);
+      return n;
+    });
+    const proto = this.SUBRULE(this.protocol);
+    this.CONSUME(L.Slash);
+    const port = this.SUBRULE(this.portNumber);
+    return this.ACTION(() => ({ name: name ?? null, protocol: proto, port, pos: this.span((name ?? proto).pos, port.pos) }));
+  });
+
+  // ---- service -------------------------------------------------------------------------------
+
+  serviceBlock = this.RULE("serviceBlock", (): A.ServiceBlock | undefined => {
+    const m = this.mark();
+    const k = this.CONSUME(KW.service);
+    const name = this.SUBRULE(this.name);
+    const type = this.OPTION(() => this.SUBRULE(this.serviceType));
+    const headerClean = this.ACTION(() => this.clean(m));
+    const open = this.CONSUME(L.LBrace);
+    this.ACTION(() => this.state.blocks.push({ kind: "service", open }));
+    this.OPTION2(() => this.CONSUME(L.Newline));
+    const fields: A.ServiceField[] = [];
+    this.MANY(() => {
+      const f = this.SUBRULE(this.serviceStatement);
+      this.CONSUME2(L.Newline);
+      this.ACTION(() => f && fields.push(f));
+    });
+    const close = this.SUBRULE(this.blockEnd, { ARGS: ["service"] });
+    return this.ACTION(() => {
+      this.state.blocks.pop();
+      if (!headerClean) return undefined;
+      const last = close ? this.pos(close) : fields.length ? fields[fields.length - 1]!.pos : this.pos(open);
+      return { kind: "service" as const, name, type: type ?? null, fields, pos: this.span(this.pos(k), last) };
+    });
+  });
+
+  serviceStatement = this.RULE("serviceStatement", (): A.ServiceField | undefined => {
+    const m = this.mark();
+    const f = this.OR({
+      MAX_LOOKAHEAD: 1,
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.serviceField) },
+        { GATE: () => this.unknownAllowed("service"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["service"] }) },
+      ],
+    });
+    return this.ACTION(() => (this.clean(m) ? f : undefined));
+  });
+
+  serviceField = this.RULE("serviceField", (): A.ServiceField => {
+    const field = <K extends string, V>(key: K, k: IToken, value: V, end: Position | undefined) =>
+      ({ kind: "field" as const, key, keyPos: this.pos(k), value, pos: this.span(this.pos(k), end) });
+    return this.OR([
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.namespace);
+          const v = this.SUBRULE(this.name);
+          return this.ACTION(() => field("namespace", k, v, v.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.selector);
+          const v = this.SUBRULE(this.labelList);
+          return this.ACTION(() => field("selector", k, v, v[v.length - 1]?.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.port);
+          const v = this.SUBRULE(this.portSpec);
+          return this.ACTION(() => field("port", k, v, v.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["cluster-ip"]);
+          const v = this.OR2([
+            { ALT: () => this.SUBRULE(this.ip) },
+            {
+              ALT: () => {
+                const t = this.CONSUME(KW.None);
+                return this.ACTION(() => ({ value: "None" as const, pos: this.pos(t) }));
+              },
+            },
+          ]);
+          return this.ACTION(() => field("cluster-ip", k, v!, v?.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.OR3([
+            { ALT: () => this.CONSUME(KW["external-traffic-policy"]) },
+            { ALT: () => this.CONSUME(KW["internal-traffic-policy"]) },
+          ]);
+          const v = this.OR4([{ ALT: () => this.CONSUME(KW.Cluster) }, { ALT: () => this.CONSUME(KW.Local) }]);
+          return this.ACTION(() =>
+            field(k.image as "external-traffic-policy" | "internal-traffic-policy", k, { value: v.image as "Cluster" | "Local", pos: this.pos(v) }, this.pos(v)),
+          );
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["external-ips"]);
+          const v = this.SUBRULE(this.ipList);
+          return this.ACTION(() => field("external-ips", k, v, v[v.length - 1]?.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["external-name"]);
+          const v = this.SUBRULE2(this.name);
+          return this.ACTION(() => field("external-name", k, v, v.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["load-balancer-ip"]);
+          const v = this.SUBRULE2(this.ip);
+          return this.ACTION(() => field("load-balancer-ip", k, v!, v?.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["load-balancer-source-ranges"]);
+          const v = this.SUBRULE(this.cidrList);
+          return this.ACTION(() => field("load-balancer-source-ranges", k, v, v[v.length - 1]?.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["health-check-node-port"]);
+          const v = this.SUBRULE(this.portNumber);
+          return this.ACTION(() => field("health-check-node-port", k, v, v.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["session-affinity"]);
+          const mode = this.OR5([{ ALT: () => this.CONSUME2(KW.None) }, { ALT: () => this.CONSUME(KW.ClientIP) }]);
+          const timeout = this.OPTION(() => {
+            this.CONSUME(KW.timeout);
+            return this.SUBRULE(this.count);
+          });
+          return this.ACTION(() => {
+            const mp = this.pos(mode);
+            if (timeout && mode.image === "None") this.report(timeout.pos, "a `timeout` only applies to `session-affinity ClientIP`");
+            if (timeout && (timeout.value < 1 || timeout.value > 86400)) this.report(timeout.pos, `session affinity timeout ${timeout.value} is out of range: 1-86400 seconds`);
+            const value = { mode: { value: mode.image as "None" | "ClientIP", pos: mp }, timeout: timeout ?? null, pos: this.span(mp, timeout?.pos) };
+            return field("session-affinity", k, value, value.pos);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["publish-not-ready-addresses"]);
+          const v = this.SUBRULE(this.switchValue);
+          return this.ACTION(() => field("publish-not-ready-addresses", k, v, v.pos));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.type);
+          const v = this.SUBRULE(this.serviceType);
+          return this.ACTION(() => field("type", k, v, v.pos));
+        },
+      },
+    ]) as A.ServiceField;
+  });
+
+  portSpec = this.RULE("portSpec", (): A.PortSpec => {
+    // The port name is a plain identifier: `tcp`/`udp` right after `port` are the protocol.
+    const name = this.OPTION(() => this.CONSUME(L.Identifier));
+    const proto = this.OPTION2(() => this.SUBRULE(this.protocol));
+    const port = this.SUBRULE(this.portNumber);
+    const target = this.OPTION3(() => {
+      this.CONSUME(L.Arrow);
+      return this.OR([
+        {
+          ALT: () => {
+            const p = this.SUBRULE2(this.portNumber);
+            return this.ACTION(() => ({ kind: "number" as const, port: p, pos: p.pos }));
+          },
+        },
+        {
+          ALT: () => {
+            const n = this.SUBRULE(this.name);
+            return this.ACTION(() => ({ kind: "name" as const, name: n, pos: n.pos }));
+          },
+        },
+      ]);
+    });
+    const nodePort = this.OPTION4(() => {
+      this.CONSUME(KW["node-port"]);
+      return this.SUBRULE3(this.portNumber);
+    });
+    return this.ACTION(() => {
+      const start = name ? this.pos(name) : proto ? proto.pos : port.pos;
+      return {
+        name: name ? this.nameOf(name) : null,
+        protocol: proto ?? null,
+        port,
+        target: target ?? null,
+        nodePort: nodePort ?? null,
+        pos: this.span(start, (nodePort ?? target ?? port).pos),
+      };
+    });
+  });
+
+  serviceType = this.RULE("serviceType", (): A.WordLit<A.ServiceTypeName> => {
+    const t = this.OR([
+      { ALT: () => this.CONSUME(KW.ClusterIP) },
+      { ALT: () => this.CONSUME(KW.NodePort) },
+      { ALT: () => this.CONSUME(KW.LoadBalancer) },
+      { ALT: () => this.CONSUME(KW.ExternalName) },
+    ]);
+    return this.ACTION(() => ({ value: t.image as A.ServiceTypeName, pos: this.pos(t) }));
+  });
+
+  // ---- scenario ------------------------------------------------------------------------------
+
+  scenarioBlock = this.RULE("scenarioBlock", (): A.ScenarioBlock | undefined => {
+    const m = this.mark();
+    const k = this.CONSUME(KW.scenario);
+    const title = this.CONSUME(L.StringLiteral);
+    const tags = this.OPTION(() => {
+      this.CONSUME(KW.tags);
+      return this.SUBRULE(this.nameList);
+    });
+    const headerClean = this.ACTION(() => this.clean(m));
+    const open = this.CONSUME(L.LBrace);
+    this.ACTION(() => this.state.blocks.push({ kind: "scenario", open }));
+    this.OPTION2(() => this.CONSUME(L.Newline));
+    const statements: A.ScenarioStmt[] = [];
+    this.MANY(() => {
+      const s = this.SUBRULE(this.scenarioStatement);
+      this.CONSUME2(L.Newline);
+      this.ACTION(() => s && statements.push(s));
+    });
+    const close = this.SUBRULE(this.blockEnd, { ARGS: ["scenario"] });
+    return this.ACTION(() => {
+      this.state.blocks.pop();
+      if (!headerClean) return undefined;
+      const last = close ? this.pos(close) : statements.length ? statements[statements.length - 1]!.pos : this.pos(open);
+      return { kind: "scenario" as const, title: this.stringOf(title), tags: tags ?? [], statements, pos: this.span(this.pos(k), last) };
+    });
+  });
+
+  scenarioStatement = this.RULE("scenarioStatement", (): A.ScenarioStmt | undefined => {
+    const m = this.mark();
+    const s = this.OR({
+      MAX_LOOKAHEAD: 1,
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.packetProbe) },
+        { ALT: () => this.SUBRULE(this.dnsProbe) },
+        { ALT: () => this.SUBRULE(this.showProbe) },
+        { ALT: () => this.SUBRULE(this.setStmt) },
+        { ALT: () => this.SUBRULE(this.deleteStmt) },
+        { ALT: () => this.SUBRULE(this.applyStmt) },
+        { ALT: () => this.SUBRULE(this.stopStmt) },
+        { ALT: () => this.SUBRULE(this.failStmt) },
+        { ALT: () => this.SUBRULE(this.orphanExpect) },
+        { GATE: () => this.unknownAllowed("scenario"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["scenario"] }) },
+      ],
+    });
+    return this.ACTION(() => (this.clean(m) ? s : undefined));
+  });
+
+  packetProbe = this.RULE("packetProbe", (): A.PacketProbe => {
+    const k = this.OR([{ ALT: () => this.CONSUME(KW.send) }, { ALT: () => this.CONSUME(KW.trace) }]);
+    const protocol = this.SUBRULE(this.protocol);
+    this.CONSUME(KW.from);
+    const from = this.SUBRULE(this.name);
+    this.CONSUME(KW.to);
+    const to = this.SUBRULE(this.target);
+    this.CONSUME(L.Colon);
+    const port = this.SUBRULE(this.portNumber);
+    const expects = this.SUBRULE(this.expectations);
+    return this.ACTION(() => {
+      this.checkExpectations(k.image, PACKET_CHECKS, expects);
+      const end = expects.length ? expects[expects.length - 1]!.pos : port.pos;
+      return { kind: k.image as "send" | "trace", protocol, from, to, port, expects: expects as A.Expectation<A.PacketCheck>[], pos: this.span(this.pos(k), end) };
+    });
+  });
+
+  target = this.RULE("target", (): A.Target => {
+    return this.OR({
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        {
+          // `lb:SERVICE` — but `lb:80` is a host called `lb`: the third token decides.
+          GATE: () => this.LA(2).tokenType === L.Colon && this.LA(3).tokenType !== L.NumberLiteral,
+          ALT: () => {
+            const lb = this.CONSUME(KW.lb);
+            this.CONSUME(L.Colon);
+            const service = this.SUBRULE(this.name);
+            return this.ACTION(() => ({ kind: "lb" as const, service, pos: this.span(this.pos(lb), service.pos) }));
+          },
+        },
+        {
+          ALT: () => {
+            const ip = this.SUBRULE(this.ip);
+            return this.ACTION(() => ({ kind: "ip" as const, ip: ip!, pos: ip!.pos }));
+          },
+        },
+        {
+          ALT: () => {
+            const n = this.SUBRULE2(this.name);
+            return this.ACTION(() => (n.text.includes(".") ? { kind: "dns" as const, name: n, pos: n.pos } : { kind: "name" as const, name: n, pos: n.pos }));
+          },
+        },
+      ],
+    });
+  });
+
+  dnsProbe = this.RULE("dnsProbe", (): A.DnsProbe => {
+    const k = this.OR([{ ALT: () => this.CONSUME(KW.resolve) }, { ALT: () => this.CONSUME(KW.nslookup) }]);
+    const query = this.SUBRULE(this.name);
+    this.CONSUME(KW.from);
+    const from = this.SUBRULE2(this.name);
+    const expects = this.SUBRULE(this.expectations);
+    return this.ACTION(() => {
+      this.checkExpectations(k.image, DNS_CHECKS, expects);
+      const end = expects.length ? expects[expects.length - 1]!.pos : from.pos;
+      return { kind: k.image as "resolve" | "nslookup", query, from, expects: expects as A.Expectation<A.DnsCheck>[], pos: this.span(this.pos(k), end) };
+    });
+  });
+
+  showProbe = this.RULE("showProbe", (): A.ShowProbe => {
+    const k = this.CONSUME(KW.show);
+    const subject = this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.iptables);
+          const node = this.SUBRULE(this.name);
+          const table = this.OPTION(() => this.OR2([{ ALT: () => this.CONSUME(KW.nat) }, { ALT: () => this.CONSUME(KW.filter) }]));
+          // A chain is a plain identifier (KUBE-SERVICES): a keyword here is the next clause.
+          const chain = this.OPTION2(() => this.CONSUME(L.Identifier));
+          return this.ACTION(() => {
+            const t = table ? { value: table.image as "nat" | "filter", pos: this.pos(table) } : null;
+            const c = chain ? this.nameOf(chain) : null;
+            return [{ subject: "iptables" as const, node, table: t, chain: c }, (c ?? t ?? node).pos] as const;
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(KW.endpoints);
+          const service = this.SUBRULE2(this.name);
+          return this.ACTION(() => [{ subject: "endpoints" as const, service }, service.pos] as const);
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.OR3([{ ALT: () => this.CONSUME(KW.services) }, { ALT: () => this.CONSUME(KW.pods) }]);
+          return this.ACTION(() => [{ subject: t.image as "services" | "pods" }, this.pos(t)] as const);
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.OR4([
+            { ALT: () => this.CONSUME(KW.routes) },
+            { ALT: () => this.CONSUME(KW.conntrack) },
+            { ALT: () => this.CONSUME(KW.hairpin) },
+            { ALT: () => this.CONSUME(KW.bridge) },
+          ]);
+          const node = this.SUBRULE3(this.name);
+          return this.ACTION(() => [{ subject: t.image as "routes" | "conntrack" | "hairpin" | "bridge", node }, node.pos] as const);
+        },
+      },
+    ]);
+    const expects = this.SUBRULE(this.expectations);
+    return this.ACTION(() => {
+      const [what, whatEnd] = subject;
+      this.checkExpectations("show", SHOW_CHECKS, expects);
+      const end = expects.length ? expects[expects.length - 1]!.pos : whatEnd;
+      return { kind: "show" as const, what: what as A.ShowSubject, expects: expects as A.Expectation<A.ShowCheck>[], pos: this.span(this.pos(k), end) };
+    });
+  });
+
+  /** `expect ...` on the probe's line, then any number of `expect` lines right below it. */
+  expectations = this.RULE("expectations", (): A.Expectation[] => {
+    const all: A.Expectation[] = [];
+    this.OPTION(() => {
+      const e = this.SUBRULE(this.expectClause);
+      this.ACTION(() => all.push(...e));
+    });
+    this.MANY({
+      // The rule's own lookahead cannot see past its end: say that an `expect` must follow.
+      GATE: () => this.LA(2).tokenType === KW.expect,
+      DEF: () => {
+        this.CONSUME(L.Newline);
+        const e = this.SUBRULE2(this.expectClause);
+        this.ACTION(() => all.push(...e));
+      },
+    });
+    return all;
+  });
+
+  expectClause = this.RULE("expectClause", (): A.Expectation[] => {
+    this.CONSUME(KW.expect);
+    const list: A.Expectation[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: L.Comma,
+      DEF: () => {
+        const e = this.SUBRULE(this.expectation);
+        this.ACTION(() => list.push(e));
+      },
+    });
+    return list;
+  });
+
+  expectation = this.RULE("expectation", (): A.Expectation => {
+    const q = this.OPTION(() =>
+      this.OR([{ ALT: () => this.CONSUME(KW.always) }, { ALT: () => this.CONSUME(KW.sometimes) }, { ALT: () => this.CONSUME(KW.never) }]),
+    );
+    const check = this.SUBRULE(this.check);
+    return this.ACTION(() => ({
+      quantifier: (q?.image ?? "always") as A.Quantifier,
+      quantifierPos: q ? this.pos(q) : null,
+      check,
+      pos: this.span(q ? this.pos(q) : check.pos, check.pos),
+    }));
+  });
+
+  check = this.RULE("check", (): A.Check => {
+    return this.OR([
+      {
+        ALT: () => {
+          const t = this.OR2(
+            (["connected", "dropped", "rejected", "refused", "unreachable", "masqueraded", "nxdomain", "fails"] as const).map((w) => ({
+              ALT: () => this.CONSUME(KW[w]),
+            })),
+          );
+          return this.ACTION(() => ({ kind: t.image, pos: this.pos(t) }) as A.Check);
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["reply-from"]);
+          const host = this.SUBRULE(this.hostRef);
+          const port = this.OPTION(() => {
+            this.CONSUME(L.Colon);
+            return this.SUBRULE(this.portNumber);
+          });
+          return this.ACTION(() => ({ kind: "reply-from" as const, host, port: port ?? null, pos: this.span(this.pos(k), (port ?? host).pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["delivered-to"]);
+          const anyOf = this.OPTION2(() => this.CONSUME(KW["any-of"]));
+          const pods: A.Name[] = [];
+          const first = this.SUBRULE(this.name);
+          this.ACTION(() => pods.push(first));
+          this.MANY({
+            // A comma followed by an expectation word separates expectations, not pods.
+            GATE: () => anyOf !== undefined && !CHECK_STARTS.has(this.LA(2).tokenType),
+            DEF: () => {
+              this.CONSUME(L.Comma);
+              const n = this.SUBRULE2(this.name);
+              this.ACTION(() => pods.push(n));
+            },
+          });
+          return this.ACTION(() => ({ kind: "delivered-to" as const, pods, anyOf: anyOf !== undefined, pos: this.span(this.pos(k), pods[pods.length - 1]!.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW["source-seen"]);
+          const host = this.SUBRULE2(this.hostRef);
+          return this.ACTION(() => ({ kind: "source-seen" as const, host, pos: this.span(this.pos(k), host.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.via);
+          const node = this.SUBRULE3(this.name);
+          return this.ACTION(() => ({ kind: "via" as const, node, pos: this.span(this.pos(k), node.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.answer);
+          const ips: A.IpLit[] = [];
+          this.AT_LEAST_ONE(() => {
+            const ip = this.SUBRULE(this.ip);
+            this.ACTION(() => ip && ips.push(ip));
+          });
+          return this.ACTION(() => ({ kind: "answer" as const, ips, pos: this.span(this.pos(k), ips[ips.length - 1]?.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.cname);
+          const host = this.SUBRULE4(this.name);
+          return this.ACTION(() => ({ kind: "cname" as const, host, pos: this.span(this.pos(k), host.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.contains);
+          const s = this.CONSUME(L.StringLiteral);
+          return this.ACTION(() => ({ kind: "contains" as const, text: this.stringOf(s), pos: this.span(this.pos(k), this.pos(s)) }));
+        },
+      },
+      {
+        ALT: () => {
+          const k = this.CONSUME(KW.lines);
+          const n = this.SUBRULE(this.count);
+          return this.ACTION(() => ({ kind: "lines" as const, count: n, pos: this.span(this.pos(k), n.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const h = this.CONSUME(L.Heredoc);
+          return this.ACTION(() => {
+            const heredoc = this.heredocOf(h);
+            return { kind: "text" as const, heredoc, pos: heredoc.pos };
+          });
+        },
+      },
+    ]);
+  });
+
+  hostRef = this.RULE("hostRef", (): A.HostRef => {
+    return this.OR([
+      {
+        ALT: () => {
+          const ip = this.SUBRULE(this.ip);
+          return this.ACTION(() => ({ kind: "ip" as const, ip: ip!, pos: ip!.pos }));
+        },
+      },
+      {
+        ALT: () => {
+          const n = this.SUBRULE(this.name);
+          return this.ACTION(() => ({ kind: "name" as const, name: n, pos: n.pos }));
+        },
+      },
+    ]);
+  });
+
+  /** `expect` with no probe above it: one clear error instead of a confusing one. */
+  orphanExpect = this.RULE("orphanExpect", (): undefined => {
+    const k = this.CONSUME(KW.expect);
+    this.MANY(() => this.CONSUME(L.LineToken));
+    this.ACTION(() =>
+      this.report(this.pos(k), "`expect` must follow a probe: put it on the line of a `send`, `trace`, `resolve`, `nslookup` or `show`, or on the lines right below it"),
+    );
+    return undefined;
+  });
+
+  setStmt = this.RULE("setStmt", (): A.Change => {
+    const k = this.CONSUME(KW.set);
+    return this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.pod);
+          const pod = this.SUBRULE(this.name);
+          const v = this.OR2([{ ALT: () => this.CONSUME(KW.ready) }, { ALT: () => this.CONSUME(KW["not-ready"]) }]);
+          return this.ACTION(() => ({ kind: "set-pod" as const, pod, ready: { value: v.image as "ready" | "not-ready", pos: this.pos(v) }, pos: this.span(this.pos(k), this.pos(v)) }));
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(KW.service);
+          const service = this.SUBRULE2(this.name);
+          const field = this.SUBRULE(this.serviceField);
+          return this.ACTION(() => ({ kind: "set-service" as const, service, field, pos: this.span(this.pos(k), field.pos) }));
+        },
+      },
+    ]);
+  });
+
+  deleteStmt = this.RULE("deleteStmt", (): A.Change => {
+    const k = this.CONSUME(KW.delete);
+    return this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.pod);
+          const pod = this.SUBRULE(this.name);
+          return this.ACTION(() => ({ kind: "delete-pod" as const, pod, pos: this.span(this.pos(k), pod.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(KW.service);
+          const service = this.SUBRULE2(this.name);
+          return this.ACTION(() => ({ kind: "delete-service" as const, service, pos: this.span(this.pos(k), service.pos) }));
+        },
+      },
+    ]);
+  });
+
+  stopStmt = this.RULE("stopStmt", (): A.Change => {
+    const k = this.CONSUME(KW.stop);
+    return this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW["kube-proxy"]);
+          this.CONSUME(KW.on);
+          const node = this.SUBRULE(this.name);
+          return this.ACTION(() => ({ kind: "stop-kube-proxy" as const, node, pos: this.span(this.pos(k), node.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(KW["kube-dns"]);
+          return this.ACTION(() => ({ kind: "stop-kube-dns" as const, pos: this.span(this.pos(k), this.pos(t)) }));
+        },
+      },
+    ]);
+  });
+
+  failStmt = this.RULE("failStmt", (): A.Change => {
+    const k = this.CONSUME(KW.fail);
+    this.CONSUME(KW.node);
+    const node = this.SUBRULE(this.name);
+    return this.ACTION(() => ({ kind: "fail-node" as const, node, pos: this.span(this.pos(k), node.pos) }));
+  });
+
+  // ---- values --------------------------------------------------------------------------------
+
+  name = this.RULE("name", (): A.Name => {
+    const t = this.CONSUME(L.AnyWord);
+    return this.ACTION(() => this.nameOf(t));
+  });
+
+  nameList = this.RULE("nameList", (): A.Name[] => {
+    const names: A.Name[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: L.Comma,
+      DEF: () => {
+        const n = this.SUBRULE(this.name);
+        this.ACTION(() => names.push(n));
+      },
+    });
+    return names;
+  });
+
+  ip = this.RULE("ip", (): A.IpLit | undefined => {
+    const t = this.CONSUME(L.IpAddress);
+    return this.ACTION(() => {
+      if (this.recovered(t)) return undefined;
+      const r = checkIpv4(t.image);
+      if (!r.ok) {
+        this.report(this.pos(t), r.reason);
+        return undefined;
+      }
+      return { ...r.value, pos: this.pos(t) };
+    });
+  });
+
+  ipList = this.RULE("ipList", (): A.IpLit[] => {
+    const ips: A.IpLit[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: L.Comma,
+      DEF: () => {
+        const ip = this.SUBRULE(this.ip);
+        this.ACTION(() => ip && ips.push(ip));
+      },
+    });
+    return ips;
+  });
+
+  cidr = this.RULE("cidr", (): A.CidrLit | undefined => {
+    const t = this.CONSUME(L.Cidr);
+    return this.ACTION(() => {
+      if (this.recovered(t)) return undefined;
+      const r = checkCidr(t.image);
+      if (!r.ok) {
+        this.report(this.pos(t), r.reason);
+        return undefined;
+      }
+      return { ...r.value, pos: this.pos(t) };
+    });
+  });
+
+  cidrList = this.RULE("cidrList", (): A.CidrLit[] => {
+    const cidrs: A.CidrLit[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: L.Comma,
+      DEF: () => {
+        const c = this.SUBRULE(this.cidr);
+        this.ACTION(() => c && cidrs.push(c));
+      },
+    });
+    return cidrs;
+  });
+
+  portNumber = this.RULE("portNumber", (): A.NumberLit => {
+    const t = this.CONSUME(L.NumberLiteral);
+    return this.ACTION(() => this.portOf(t, "port"));
+  });
+
+  count = this.RULE("count", (): A.NumberLit => {
+    const t = this.CONSUME(L.NumberLiteral);
+    return this.ACTION(() => ({ value: Number(t.image), pos: this.pos(t) }));
+  });
+
+  switchValue = this.RULE("switchValue", (): A.SwitchLit => {
+    const t = this.OR([{ ALT: () => this.CONSUME(KW.on) }, { ALT: () => this.CONSUME(KW.off) }]);
+    return this.ACTION(() => ({ value: t.image === "on", pos: this.pos(t) }));
+  });
+
+  protocol = this.RULE("protocol", (): A.WordLit<A.Protocol> => {
+    const t = this.OR([{ ALT: () => this.CONSUME(KW.tcp) }, { ALT: () => this.CONSUME(KW.udp) }]);
+    return this.ACTION(() => ({ value: t.image === "udp" ? ("UDP" as const) : ("TCP" as const), pos: this.pos(t) }));
+  });
+}
+
+/** The one parser instance (chevrotain parsers are built once and reused: self-analysis is costly). */
+export const svcspecParser = new SvcspecParser();
+export type { SvcspecParser };
+
+/** Every grammar rule, serialised: what the railroad diagram is drawn from. */
+export const serializedGrammar = () => svcspecParser.getSerializedGastProductions();
