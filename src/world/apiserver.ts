@@ -333,10 +333,8 @@ function rangeText(s: ClusterSettings): string {
 }
 
 function nodePortOutOfRange(port: number, settings: ClusterSettings, what = "nodePort"): [string, string] {
-  const lo = Math.min(port, settings.nodePortRange.base);
-  const hi = Math.max(port, settings.nodePortRange.max);
   return [
-    `${what} ${port} is outside the node-port range ${rangeText(settings)}; widen it with \`node-port-range ${lo === settings.nodePortRange.base && hi === settings.nodePortRange.max ? "1-65535" : `${lo}-${hi}`}\` in the cluster block (kube-apiserver --service-node-port-range)`,
+    `${what} ${port} is outside the node-port range ${rangeText(settings)}; widen it with \`node-port-range 1-65535\` in the cluster block (kube-apiserver --service-node-port-range)`,
     `Invalid value: ${port}: provided port is not in the valid range. The range of valid ports is ${rangeText(settings)}`,
   ];
 }

@@ -188,7 +188,8 @@ export function parseManifests(text: string, origin: ManifestOrigin): ManifestLo
     const r = nodeRange(doc.contents);
     const docFallback = r ? firstLineOf(map.span(r[0], r[1]), map) : startPos;
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
+      // The first error of a document; the rest are nearly always its consequences.
+      for (const e of doc.errors.slice(0, 1)) {
         const pos = map.span(e.pos[0], e.pos[1]);
         const d: Diagnostic = { severity: "error", code: "yaml", message: `YAML syntax error: ${firstLine(e.message)}`, pos };
         const line = map.sourceLine(pos);
