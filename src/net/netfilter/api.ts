@@ -36,6 +36,12 @@ export interface PacketView {
   inIface: string | null;
   /** Output interface name (FORWARD, OUTPUT after routing, POSTROUTING), or null. */
   outIface: string | null;
+  /**
+   * Bridge ports when the packet is being bridged with br_netfilter on (`-m physdev`); absent or
+   * null when it is not bridged. (Optional, added by the netfilter interpreter.)
+   */
+  physInIface?: string | null;
+  physOutIface?: string | null;
 }
 
 /** The `-m recent` lists of one host: list name → source address → last-seen times (seconds). */
@@ -59,7 +65,12 @@ export type Verdict = "ACCEPT" | "DROP" | "REJECT";
 export type NatAction =
   | { kind: "DNAT"; ip: number; port: number | null }
   | { kind: "SNAT"; ip: number; port: number | null; randomFully: boolean }
-  | { kind: "MASQUERADE"; randomFully: boolean };
+  | {
+      kind: "MASQUERADE";
+      randomFully: boolean;
+      /** `--to-ports LO[-HI]` (optional, added by the netfilter interpreter). */
+      toPorts?: { lo: number; hi: number };
+    };
 
 /** One rule the packet was checked against and matched (or a chain's policy that applied). */
 export interface RuleStep {
@@ -94,4 +105,9 @@ export interface EvalBranch {
   choices: string[];
   /** The rules that matched, in order, ending with the one that decided (or the policy). */
   steps: RuleStep[];
+  /**
+   * `-j NOTRACK` / `-j CT --notrack` matched (raw table): the packet is UNTRACKED from here on,
+   * so the nat table will not see it. (Optional, added by the netfilter interpreter.)
+   */
+  notrack?: boolean;
 }

@@ -3,7 +3,7 @@
 // for the chains it touches and shares the others, so an older Ruleset stays valid (the walker
 // may keep one per node and derive another from it).
 
-import type { MatchContext, NatAction, PacketView, RecentUpdate, TableName } from "./api.js";
+import type { HookName, MatchContext, NatAction, PacketView, RecentUpdate, TableName } from "./api.js";
 
 export type Policy = "ACCEPT" | "DROP";
 
@@ -60,6 +60,8 @@ export type Target =
 export interface SourceRef {
   file: string;
   line: number;
+  /** The source line itself (for error carets found after the line was read, at COMMIT). */
+  lineText: string;
 }
 
 export interface Rule {
@@ -76,6 +78,8 @@ export interface Rule {
    */
   readonly keyDst: number | null;
   readonly keyProtoPort: number | null;
+  /** A target the kernel only accepts from some hooks (DNAT, MASQUERADE, REJECT ...): checked at COMMIT. */
+  readonly hookCheck?: { target: string; hooks: readonly HookName[]; column: number; token: string };
 }
 
 /**
