@@ -7,7 +7,7 @@
 // of weighted "worlds", one per distinct recent state; a later probe runs in each of them and its
 // branches carry the world's probability. Without affinity there is only ever one world.
 
-import { loadRuleset } from "../netfilter/index.js";
+import { loadRuleset, runTable } from "../netfilter/index.js";
 import type { RecentLists } from "../netfilter/api.js";
 import { PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
@@ -23,6 +23,8 @@ export { displayName } from "./walk.js";
 
 export interface SimOptions {
   dns?: DnsHook;
+  /** The netfilter interpreter (src/net/netfilter runTable); a seam for tests and benches. */
+  evaluate?: typeof runTable;
 }
 
 interface World {
@@ -78,7 +80,7 @@ export class SimNetwork {
     for (const world of this.worlds) {
       const path = new Path(world.p, this.ctBase, new Map(world.recent));
       if (this.worlds.length > 1) path.choices.push(...world.label.map((c) => `earlier: ${c}`));
-      const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns);
+      const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns, this.opts.evaluate ?? runTable);
       if (!h.up) {
         path.event({ phase: "request", host: h.name, kind: "drop", text: `${displayName(h.name)} is down` });
         path.result = "timeout";

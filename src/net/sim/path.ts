@@ -34,6 +34,8 @@ export class Path {
   dns: ProbeBranch["dns"];
   /** What made a host answer with an error (RST, ICMP), for the client's side of the sentence. */
   errorCause: string | null = null;
+  /** Hosts that forwarded the request (routing loops show here). */
+  forwarders: string[] = [];
   /** Set once the branch ends. */
   result: ClientResult | null = null;
   signal: Signal = "none";
@@ -122,6 +124,7 @@ export class Path {
     child.server = this.server;
     child.dns = this.dns;
     child.errorCause = this.errorCause;
+    child.forwarders = [...this.forwarders];
     return child;
   }
 

@@ -79,6 +79,7 @@ export class Walk {
     private readonly req: ProbeRequest,
     private readonly sock: Socket,
     private readonly dns: DnsHook | undefined,
+    private readonly evaluate: typeof runTable = runTable,
   ) {
     this.clientName = displayName(sock.host);
   }
@@ -390,8 +391,11 @@ export class Walk {
       this.forEachHop(h, rt.route.hops, pkt, path, (hop, pkt, path) => {
         path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: forward ${fmtIp(pkt.dst)} via ${hop!.gw ? fmtIp(hop!.gw) : "link"} dev ${hop!.dev.name}` });
         if (pkt.ttl <= 1) {
-          return this.icmpError(wh, pkt, path, "time-exceeded", `the TTL of the packet to ${fmtIp(pkt.dst)}:${pkt.dport} ran out on ${displayName(h.name)}`);
+          const loop = [...new Set(path.forwarders)].map(displayName);
+          const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${displayName(h.name)}` : `ran out of TTL on ${displayName(h.name)}`;
+          return this.icmpError(wh, pkt, path, "time-exceeded", `the packet to ${fmtIp(pkt.dst)}:${pkt.dport} ${where}${this.noDnatNote(path)}`);
         }
+        if (path.phase === "request") path.forwarders.push(h.name);
         pkt.ttl--;
         this.tables(wh, "FORWARD", FWD_TABLES, dev.name, hop!.dev.name, pkt, path, (pkt, path) => this.postrouting(wh, hop!, pkt, path));
       });
@@ -569,7 +573,7 @@ export class Walk {
     const ctx = wh.ctx;
     ctx.ctstate = pkt.ctState;
     ctx.recent = path.recentOf(wh.host.name);
-    const branches = runTable(wh.ruleset, table, hook, view, ctx);
+    const branches = this.evaluate(wh.ruleset, table, hook, view, ctx);
     const many = branches.length > 1;
     for (const b of branches) {
       const child = many ? path.fork(path.p * b.probability) : path;
@@ -855,6 +859,11 @@ export class Walk {
     if (!right) {
       const server = path.server ? displayName(path.server) : "the server";
       const cause = this.noSnatNote(path);
+      if (pkt.proto === PROTO_TCP) {
+        // The handshake never completes: the server's accept() never returns this connection.
+        path.deliveredTo = null;
+        path.sourceSeen = null;
+      }
       if (pkt.proto === PROTO_TCP && pkt.flags === "SYN-ACK") {
         path.event({ phase: path.phase, host: h.name, kind: "reply", text: `${this.clientName} has no connection to ${fmtEp(pkt.src, pkt.sport)}: answers RST` });
         this.finish(path, "timeout", "syn-ack", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName} answered RST and its connect timed out`, from);

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { ip } from "../../../src/net/sim/addr.js";
+import { CtTable, Dir, formatEntry, newEntry } from "../../../src/net/sim/conntrack.js";
+import { SimHost } from "../../../src/net/sim/host.js";
+import { Segments } from "../../../src/net/sim/l2.js";
+import type { HostSpec } from "../../../src/net/topology.js";
+import { PROTO_TCP } from "../../../src/net/netfilter/api.js";
+
+const sys = { ipForward: false, routeLocalnet: false, bridgeNfCallIptables: false, rpFilter: 0 as const };
+const spec = (name: string, over: Partial<HostSpec>): HostSpec => ({ name, kind: "pod", interfaces: [], bridges: [], routes: [], sysctls: sys, iptables: null, listeners: [], up: true, ...over });
+
+describe("L2 segments and the bridge", () => {
+  const node = new SimHost(
+    spec("node", {
+      kind: "node",
+      interfaces: [
+        { name: "eth0", segment: "lan", addrs: [{ ip: "192.168.1.11", prefix: 24 }] },
+        { name: "vethA", segment: "va", addrs: [], bridge: "cni0" },
+        { name: "vethB", segment: "vb", addrs: [], bridge: "cni0" },
+      ],
+      bridges: [{ name: "cni0", addrs: [{ ip: "10.244.1.1", prefix: 24 }], promisc: false }],
+    }),
+  );
+  const a = new SimHost(spec("a", { interfaces: [{ name: "eth0", segment: "va", addrs: [{ ip: "10.244.1.5", prefix: 24 }] }] }));
+  const b = new SimHost(spec("b", { interfaces: [{ name: "eth0", segment: "vb", addrs: [{ ip: "10.244.1.6", prefix: 24 }] }] }));
+  const down = new SimHost(spec("down", { up: false, interfaces: [{ name: "eth0", segment: "lan", addrs: [{ ip: "192.168.1.12", prefix: 24 }] }] }));
+  const other = new SimHost(spec("other", { interfaces: [{ name: "eth0", segment: "lan", addrs: [{ ip: "192.168.1.13", prefix: 24 }] }] }));
+  const segs = new Segments();
+  for (const h of [node, a, b, down, other]) for (const i of h.ifaces.values()) segs.add(i);
+
+  it("a pod's ARP for its gateway is answered by the bridge device behind the veth", () => {
+    const t = segs.resolve(a.ifaces.get("eth0")!, ip("10.244.1.1"))!;
+    expect(t.rx.name).toBe("vethA");
+    expect(t.owner).toBe(node.ifaces.get("cni0"));
+  });
+
+  it("a pod reaches its neighbour pod through the bridge", () => {
+    const t = segs.resolve(a.ifaces.get("eth0")!, ip("10.244.1.6"))!;
+    expect(t.rx.name).toBe("vethA");
+    expect(t.owner).toBe(b.ifaces.get("eth0"));
+    expect(segs.fdb(node.bridges.get("cni0")!, t.owner)!.name).toBe("vethB");
+  });
+
+  it("out of the bridge device, the FDB finds the port", () => {
+    const t = segs.resolve(node.ifaces.get("cni0")!, ip("10.244.1.5"))!;
+    expect(t.rx.name).toBe("vethA");
+    expect(t.owner.host.name).toBe("a");
+  });
+
+  it("a host that is down answers no ARP", () => {
+    expect(segs.resolve(node.ifaces.get("eth0")!, ip("192.168.1.12"))).toBeNull();
+    expect(segs.resolve(node.ifaces.get("eth0")!, ip("192.168.1.13"))!.owner.host.name).toBe("other");
+  });
+});
+
+describe("conntrack tables", () => {
+  it("indexes both directions once confirmed", () => {
+    const t = new CtTable(null);
+    const e = newEntry(PROTO_TCP, ip("203.0.113.7"), 40000, ip("192.168.1.12"), 30080);
+    e.reply.src = ip("10.244.1.5");
+    e.reply.sport = 80;
+    e.reply.dst = ip("192.168.1.12");
+    e.reply.dport = 40000;
+    e.dnat = e.snat = true;
+    expect(t.lookup(PROTO_TCP, ip("203.0.113.7"), 40000, ip("192.168.1.12"), 30080)).toBeUndefined();
+    t.confirm(e);
+    expect(t.lookup(PROTO_TCP, ip("203.0.113.7"), 40000, ip("192.168.1.12"), 30080)?.dir).toBe(Dir.Orig);
+    const r = t.lookup(PROTO_TCP, ip("10.244.1.5"), 80, ip("192.168.1.12"), 40000);
+    expect(r?.dir).toBe(Dir.Reply);
+    expect(formatEntry(e)).toBe(
+      "tcp      6 120 SYN_SENT src=203.0.113.7 dst=192.168.1.12 sport=40000 dport=30080 [UNREPLIED] src=10.244.1.5 dst=192.168.1.12 sport=80 dport=40000 mark=0 use=1",
+    );
+  });
+
+  it("keeps sibling branches apart and merges what they left", () => {
+    const base = new CtTable(null);
+    const e = newEntry(PROTO_TCP, 1, 1000, 2, 80);
+    base.confirm(e);
+    const left = new CtTable(base);
+    const right = new CtTable(base);
+    const w = left.writable(e);
+    w.seenReply = true;
+    expect(w).not.toBe(e);
+    expect(right.lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(false);
+    expect(left.lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(true);
+    right.confirm(newEntry(PROTO_TCP, 1, 1001, 2, 80));
+    CtTable.mergeInto(base, left);
+    CtTable.mergeInto(base, right);
+    expect(base.all().length).toBe(2);
+    expect(base.lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(true);
+  });
+});
