@@ -18,7 +18,11 @@ import { cidrContains, cidrsOverlap, cidrText, intToIp, ipToInt, parseCidr } fro
 export interface BuildOptions {
   /** The .svcspec path as shown in diagnostics. */
   file: string;
-  /** Reads a file (manifests; the .svcspec itself for caret lines). Paths are resolved by the caller's convention below. */
+  /**
+   * Reads a file by the path it is given, as is: buildWorld resolves manifest paths itself
+   * (resolveManifestPath: relative to the .svcspec's directory) and reads `file` for caret lines.
+   * The callback must NOT resolve again.
+   */
   readFile: (path: string) => string;
 }
 
