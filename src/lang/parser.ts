@@ -90,6 +90,12 @@ const RULE_LABELS: Record<string, string> = {
   target: "a target (a name, an IPv4 address, a DNS name or `lb:SERVICE`)",
   hostRef: "a host name or an IPv4 address",
   labelValue: "a label value",
+  expectClause: "an expectation (`connected`, `dropped`, `reply-from`, `answer`, `contains`, ...)",
+  labelList: "a label `key=value`",
+  listenList: "a listen port (`tcp/80`, `udp/53`, `http=tcp/8080`)",
+  nameList: "a name",
+  ipList: "an IPv4 address",
+  cidrList: "a CIDR (address/prefix, e.g. `10.0.0.0/16`)",
 };
 
 /** State the error-message provider reads while the parser runs. */
@@ -145,7 +151,9 @@ function makeErrorProvider(state: ParseState): IParserErrorMessageProvider {
       for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0] && !firsts.includes(path[0])) firsts.push(path[0]);
       const tok = actual[0]!;
       suggestFrom(tok, firsts);
-      const label = RULE_LABELS[ruleName] ?? listLabels(firsts.map((t) => tokenLabel(t)));
+      // A short choice of keywords is spelt out; a long one is named by its rule.
+      const allKeywords = firsts.every((t) => L.keywordOf(t) !== undefined);
+      const label = (allKeywords && firsts.length <= 6) || !RULE_LABELS[ruleName] ? listLabels(firsts.map((t) => tokenLabel(t))) : RULE_LABELS[ruleName]!;
       return `expected ${label}${after(previous)}, got ${showToken(tok)}`;
     },
     buildEarlyExitMessage({ expectedIterationPaths, actual, previous, ruleName }) {
@@ -153,7 +161,7 @@ function makeErrorProvider(state: ParseState): IParserErrorMessageProvider {
       const tok = actual[0]!;
       suggestFrom(tok, firsts);
       const label = RULE_LABELS[ruleName] ?? listLabels(firsts.map((t) => tokenLabel(t)));
-      return `expected at least one ${label.replace(/^(a|an) /, "")}${after(previous)}, got ${showToken(tok)}`;
+      return `expected ${label}${after(previous)}, got ${showToken(tok)}`;
     },
   };
 }
@@ -191,6 +199,20 @@ class SvcspecParser extends EmbeddedActionsParser {
   }
 
   // ---- helpers (not grammar) ----------------------------------------------------------------
+
+  /**
+   * After error recovery a sub-rule yields undefined, so an action building a node from it may
+   * throw. Such a statement is dropped anyway (it has an error), so the throw is swallowed — but
+   * only then: with no error on record, a throw is a bug and must surface.
+   */
+  override ACTION<T>(impl: () => T): T {
+    try {
+      return impl.call(this);
+    } catch (err) {
+      if (this.errors.length + this.semantic.length > 0) return undefined as T;
+      throw err;
+    }
+  }
 
   pos(t: IToken): Position {
     return { file: this.file, line: t.startLine!, column: t.startColumn!, endLine: t.endLine!, endColumn: t.endColumn! };
@@ -243,14 +265,38 @@ class SvcspecParser extends EmbeddedActionsParser {
     }
   }
 
+  /**
+   * Where to resume after an error: the end of the line (or, for a block header, its `{`).
+   * chevrotain's default resumes at the first token in any follow set on the rule stack, and
+   * since an unknown line may start with any token, that would be the very next token, deep in
+   * the broken line. Every statement is followed by a Newline, so resuming there is always
+   * possible and loses nothing but the broken line.
+   */
+  findReSyncTokenType(): TokenType {
+    const follows = (this as unknown as { flattenFollowSet(): TokenType[] }).flattenFollowSet();
+    const headerOnStack = follows.includes(L.LBrace);
+    for (let k = 1; ; k++) {
+      const t = this.LA(k).tokenType;
+      if (t === L.Newline || t === EOF) return t;
+      if (headerOnStack && t === L.LBrace) return t;
+    }
+  }
+
   // ---- file structure -----------------------------------------------------------------------
 
   specFile = this.RULE("specFile", (): A.TopItem[] => {
     const items: A.TopItem[] = [];
-    this.OPTION(() => this.CONSUME(L.Newline));
     this.MANY(() => {
-      const item = this.SUBRULE(this.topStatement);
-      this.ACTION(() => item && items.push(item));
+      this.OR([
+        // Blank and comment lines at the start, and the rest of a line after a broken block header.
+        { ALT: () => this.CONSUME(L.Newline) },
+        {
+          ALT: () => {
+            const item = this.SUBRULE(this.topStatement);
+            this.ACTION(() => item && items.push(item));
+          },
+        },
+      ]);
     });
     return items;
   });
@@ -374,23 +420,33 @@ class SvcspecParser extends EmbeddedActionsParser {
   // ---- cluster -------------------------------------------------------------------------------
 
   clusterBlock = this.RULE("clusterBlock", (): A.ClusterBlock | undefined => {
-    const k = this.CONSUME(KW.cluster);
-    const name = this.OPTION(() => this.SUBRULE(this.name));
+    const header = this.SUBRULE(this.clusterHeader);
     const open = this.CONSUME(L.LBrace);
     this.ACTION(() => this.state.blocks.push({ kind: "cluster", open }));
     this.OPTION2(() => this.CONSUME(L.Newline));
     const statements: A.ClusterStmt[] = [];
-    this.MANY(() => {
+    this.MANY({
+      // A top-level keyword ends a block whose `}` was forgotten (blockEnd reports it).
+      GATE: () => !BLOCK_BREAKERS.cluster.has(this.LA(1).tokenType),
+      DEF: () => {
       const s = this.SUBRULE(this.clusterStatement);
       this.CONSUME2(L.Newline);
       this.ACTION(() => s && statements.push(s));
-    });
+    }});
     const close = this.SUBRULE(this.blockEnd, { ARGS: ["cluster"] });
     return this.ACTION(() => {
       this.state.blocks.pop();
       const last = close ? this.pos(close) : statements.length ? statements[statements.length - 1]!.pos : this.pos(open);
-      return { kind: "cluster" as const, name: name ?? null, statements, pos: this.span(this.pos(k), last) };
+      if (!header) return undefined;
+      return { kind: "cluster" as const, name: header.name, statements, pos: this.span(header.pos, last) };
     });
+  });
+
+  clusterHeader = this.RULE("clusterHeader", (): { name: A.Name | null; pos: Position } | undefined => {
+    const m = this.mark();
+    const k = this.CONSUME(KW.cluster);
+    const name = this.OPTION(() => this.SUBRULE(this.name));
+    return this.ACTION(() => (this.clean(m) ? { name: name ?? null, pos: this.pos(k) } : undefined));
   });
 
   clusterStatement = this.RULE("clusterStatement", (): A.ClusterStmt | undefined => {
@@ -676,27 +732,34 @@ class SvcspecParser extends EmbeddedActionsParser {
   // ---- service -------------------------------------------------------------------------------
 
   serviceBlock = this.RULE("serviceBlock", (): A.ServiceBlock | undefined => {
-    const m = this.mark();
-    const k = this.CONSUME(KW.service);
-    const name = this.SUBRULE(this.name);
-    const type = this.OPTION(() => this.SUBRULE(this.serviceType));
-    const headerClean = this.ACTION(() => this.clean(m));
+    const header = this.SUBRULE(this.serviceHeader);
     const open = this.CONSUME(L.LBrace);
     this.ACTION(() => this.state.blocks.push({ kind: "service", open }));
     this.OPTION2(() => this.CONSUME(L.Newline));
     const fields: A.ServiceField[] = [];
-    this.MANY(() => {
+    this.MANY({
+      // A top-level keyword ends a block whose `}` was forgotten (blockEnd reports it).
+      GATE: () => !BLOCK_BREAKERS.service.has(this.LA(1).tokenType),
+      DEF: () => {
       const f = this.SUBRULE(this.serviceStatement);
       this.CONSUME2(L.Newline);
       this.ACTION(() => f && fields.push(f));
-    });
+    }});
     const close = this.SUBRULE(this.blockEnd, { ARGS: ["service"] });
     return this.ACTION(() => {
       this.state.blocks.pop();
-      if (!headerClean) return undefined;
+      if (!header) return undefined;
       const last = close ? this.pos(close) : fields.length ? fields[fields.length - 1]!.pos : this.pos(open);
-      return { kind: "service" as const, name, type: type ?? null, fields, pos: this.span(this.pos(k), last) };
+      return { kind: "service" as const, name: header.name, type: header.type, fields, pos: this.span(header.pos, last) };
     });
+  });
+
+  serviceHeader = this.RULE("serviceHeader", () => {
+    const m = this.mark();
+    const k = this.CONSUME(KW.service);
+    const name = this.SUBRULE(this.name);
+    const type = this.OPTION(() => this.SUBRULE(this.serviceType));
+    return this.ACTION(() => (this.clean(m) ? { name, type: type ?? null, pos: this.pos(k) } : undefined));
   });
 
   serviceStatement = this.RULE("serviceStatement", (): A.ServiceField | undefined => {
@@ -885,6 +948,29 @@ class SvcspecParser extends EmbeddedActionsParser {
   // ---- scenario ------------------------------------------------------------------------------
 
   scenarioBlock = this.RULE("scenarioBlock", (): A.ScenarioBlock | undefined => {
+    const header = this.SUBRULE(this.scenarioHeader);
+    const open = this.CONSUME(L.LBrace);
+    this.ACTION(() => this.state.blocks.push({ kind: "scenario", open }));
+    this.OPTION2(() => this.CONSUME(L.Newline));
+    const statements: A.ScenarioStmt[] = [];
+    this.MANY({
+      // A top-level keyword ends a block whose `}` was forgotten (blockEnd reports it).
+      GATE: () => !BLOCK_BREAKERS.scenario.has(this.LA(1).tokenType),
+      DEF: () => {
+      const s = this.SUBRULE(this.scenarioStatement);
+      this.CONSUME2(L.Newline);
+      this.ACTION(() => s && statements.push(s));
+    }});
+    const close = this.SUBRULE(this.blockEnd, { ARGS: ["scenario"] });
+    return this.ACTION(() => {
+      this.state.blocks.pop();
+      if (!header) return undefined;
+      const last = close ? this.pos(close) : statements.length ? statements[statements.length - 1]!.pos : this.pos(open);
+      return { kind: "scenario" as const, title: header.title, tags: header.tags, statements, pos: this.span(header.pos, last) };
+    });
+  });
+
+  scenarioHeader = this.RULE("scenarioHeader", () => {
     const m = this.mark();
     const k = this.CONSUME(KW.scenario);
     const title = this.CONSUME(L.StringLiteral);
@@ -892,23 +978,7 @@ class SvcspecParser extends EmbeddedActionsParser {
       this.CONSUME(KW.tags);
       return this.SUBRULE(this.nameList);
     });
-    const headerClean = this.ACTION(() => this.clean(m));
-    const open = this.CONSUME(L.LBrace);
-    this.ACTION(() => this.state.blocks.push({ kind: "scenario", open }));
-    this.OPTION2(() => this.CONSUME(L.Newline));
-    const statements: A.ScenarioStmt[] = [];
-    this.MANY(() => {
-      const s = this.SUBRULE(this.scenarioStatement);
-      this.CONSUME2(L.Newline);
-      this.ACTION(() => s && statements.push(s));
-    });
-    const close = this.SUBRULE(this.blockEnd, { ARGS: ["scenario"] });
-    return this.ACTION(() => {
-      this.state.blocks.pop();
-      if (!headerClean) return undefined;
-      const last = close ? this.pos(close) : statements.length ? statements[statements.length - 1]!.pos : this.pos(open);
-      return { kind: "scenario" as const, title: this.stringOf(title), tags: tags ?? [], statements, pos: this.span(this.pos(k), last) };
-    });
+    return this.ACTION(() => (this.clean(m) ? { title: this.stringOf(title), tags: tags ?? [], pos: this.pos(k) } : undefined));
   });
 
   scenarioStatement = this.RULE("scenarioStatement", (): A.ScenarioStmt | undefined => {
@@ -1049,7 +1119,7 @@ class SvcspecParser extends EmbeddedActionsParser {
     const all: A.Expectation[] = [];
     this.OPTION(() => {
       const e = this.SUBRULE(this.expectClause);
-      this.ACTION(() => all.push(...e));
+      this.ACTION(() => all.push(...(e ?? [])));
     });
     this.MANY({
       // The rule's own lookahead cannot see past its end: say that an `expect` must follow.
@@ -1057,7 +1127,7 @@ class SvcspecParser extends EmbeddedActionsParser {
       DEF: () => {
         this.CONSUME(L.Newline);
         const e = this.SUBRULE2(this.expectClause);
-        this.ACTION(() => all.push(...e));
+        this.ACTION(() => all.push(...(e ?? [])));
       },
     });
     return all;
