@@ -3,7 +3,7 @@
 // ensured comes first), then kube-proxy's chains, all in iptables-save's normalised rule form.
 // The normalisation was checked against the real kernel (iptables 1.8.9, nf_tables and legacy):
 // -s/-d/-p move to the front (! -s, -d, -p), addresses gain /32 (/128), comments are always
-// quoted, --or-mark X prints as --set-xmark X/X and --xor-mark X as --set-xmark X/0x0, REJECT
+// quoted, --nfacct-name is followed by two spaces, --or-mark X prints as --set-xmark X/X and --xor-mark X as --set-xmark X/0x0, REJECT
 // gains its default --reject-with, -m recent spells out --mask/--rsource, and statistic
 // probabilities round-trip through the kernel's 31-bit fixed point (%.11f).
 
@@ -136,6 +136,9 @@ export function normalizeRule(rule: string, family: 4 | 6): string {
       if (reap) parts.push("--reap");
       parts.push(`--name ${name} --mask ${mask} --rsource`);
       out.push(parts.join(" "));
+    } else if (t === "--nfacct-name") {
+      // libxt_nfacct prints the option with two spaces before the name (checked on iptables 1.8.9).
+      out.push(`--nfacct-name  ${rest[++i]}`);
     } else if (t === "--probability") {
       out.push(`--probability ${kernelProbability(rest[++i]!)}`);
     } else if (t === "--or-mark") {
