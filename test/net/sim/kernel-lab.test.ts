@@ -6,9 +6,6 @@ import { describe, expect, it } from "vitest";
 import { SimNetwork } from "../../../src/net/sim/index.js";
 import { KERNEL_LAB_ROWS, kernelLabTopology } from "../../fixtures/kernel-lab.js";
 import { labTopology } from "./kernel-lab-topology.js";
-import { evaluator } from "./stand-in-eval.js";
-
-const evaluate = evaluator();
 
 /** What each row's explanation must name: the deciding host, chain or mechanism. */
 const EXPLAINS: Record<string, RegExp> = {
@@ -27,7 +24,7 @@ const EXPLAINS: Record<string, RegExp> = {
 describe("kernel-lab rows on the lab's hand-drawn network", () => {
   for (const row of KERNEL_LAB_ROWS) {
     it(`${row.id}: ${row.what} → ${row.result}${row.sourceSeen ? `, pod saw ${row.sourceSeen}` : ""}`, () => {
-      const net = new SimNetwork(labTopology(row.variant), { evaluate });
+      const net = new SimNetwork(labTopology(row.variant));
       const out = net.probe(row.probe);
       expect(out.branches.length).toBeGreaterThan(0);
       const total = out.branches.reduce((s, b) => s + b.probability, 0);
@@ -46,7 +43,7 @@ describe("kernel-lab rows on the lab's hand-drawn network", () => {
 describe("kernel-lab rows on the assembled cluster topology", () => {
   for (const row of KERNEL_LAB_ROWS) {
     it(`${row.id}: ${row.result}`, () => {
-      const out = new SimNetwork(kernelLabTopology(row.variant), { evaluate }).probe(row.probe);
+      const out = new SimNetwork(kernelLabTopology(row.variant)).probe(row.probe);
       for (const b of out.branches) {
         expect(b.result).toBe(row.result);
         if (row.result === "connected") {

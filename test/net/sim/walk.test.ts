@@ -1,0 +1,98 @@
+// The walk's mechanisms one at a time, on small hand-written networks and rules.
+import { describe, expect, it } from "vitest";
+import { SimNetwork } from "../../../src/net/sim/index.js";
+import type { HostSpec, Topology } from "../../../src/net/topology.js";
+import { labTopology, CLIENT, B2 } from "./kernel-lab-topology.js";
+
+const sys = { ipForward: false, routeLocalnet: false, bridgeNfCallIptables: false, rpFilter: 0 as const };
+const host = (name: string, over: Partial<HostSpec>): HostSpec => ({ name, kind: "client", interfaces: [], bridges: [], routes: [], sysctls: sys, iptables: null, listeners: [], up: true, ...over });
+
+/** client ── router (ECMP to s1, s2 for 10.9.9.9) ── s1, s2 both own 10.9.9.9 on a loopback-like second address. */
+function ecmpNet(udp = false): Topology {
+  const server = (name: string, ip: string): HostSpec =>
+    host(name, {
+      kind: "node",
+      interfaces: [
+        { name: "eth0", segment: "lan", addrs: [{ ip, prefix: 24 }] },
+        { name: "dummy0", segment: `d-${name}`, addrs: [{ ip: "10.9.9.9", prefix: 32 }] },
+      ],
+      routes: [{ dst: "0.0.0.0/0", via: ["192.168.1.1"] }],
+      listeners: udp ? [] : [{ protocol: "TCP", port: 80, app: "echo" }],
+    });
+  return {
+    hosts: [
+      host("c", { interfaces: [{ name: "eth0", segment: "out", addrs: [{ ip: "203.0.113.7", prefix: 24 }] }], routes: [{ dst: "0.0.0.0/0", via: ["203.0.113.1"] }] }),
+      host("r", {
+        kind: "router",
+        sysctls: { ...sys, ipForward: true },
+        interfaces: [
+          { name: "eth0", segment: "out", addrs: [{ ip: "203.0.113.1", prefix: 24 }] },
+          { name: "eth1", segment: "lan", addrs: [{ ip: "192.168.1.1", prefix: 24 }] },
+        ],
+        routes: [{ dst: "10.9.9.9/32", via: ["192.168.1.11", "192.168.1.12"] }],
+      }),
+      server("s1", "192.168.1.11"),
+      server("s2", "192.168.1.12"),
+    ],
+    segments: [
+      { name: "out", kind: "switch" },
+      { name: "lan", kind: "switch" },
+    ],
+  };
+}
+
+describe("routing in the walk", () => {
+  it("forks an ECMP route into equally likely branches, each named by its next hop", () => {
+    const out = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 });
+    expect(out.branches.map((b) => [b.choices, b.probability, b.result, b.deliveredTo?.host])).toEqual([
+      [["r → s1"], 0.5, "connected", "s1"],
+      [["r → s2"], 0.5, "connected", "s2"],
+    ]);
+  });
+
+  it("answers a UDP datagram to a closed port with ICMP port unreachable (ECONNREFUSED)", () => {
+    const out = new SimNetwork(ecmpNet(true)).probe({ protocol: "udp", from: "c", dst: "192.168.1.11", dport: 53 });
+    expect(out.branches).toHaveLength(1);
+    expect(out.branches[0]).toMatchObject({ result: "refused", signal: "icmp-port-unreachable", replyFrom: { ip: "192.168.1.11", port: 0 } });
+  });
+
+  it("answers a TCP SYN to a closed port with RST", () => {
+    const out = new SimNetwork(ecmpNet(true)).probe({ protocol: "tcp", from: "c", dst: "192.168.1.12", dport: 81 });
+    expect(out.branches[0]).toMatchObject({ result: "refused", signal: "rst", replyFrom: { ip: "192.168.1.12", port: 81 } });
+  });
+
+  it("a host that is down answers no ARP: the router reports host unreachable", () => {
+    const t = ecmpNet();
+    t.hosts.find((h) => h.name === "s1")!.up = false;
+    const out = new SimNetwork(t).probe({ protocol: "tcp", from: "c", dst: "192.168.1.11", dport: 80 });
+    expect(out.branches[0]).toMatchObject({ result: "host-unreachable", signal: "icmp-host-unreachable" });
+    expect(out.branches[0]!.explanation).toMatch(/nobody answered r's ARP for 192\.168\.1\.11/);
+  });
+
+  it("a sender without a route fails at once with ENETUNREACH", () => {
+    const out = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "r", dst: "10.1.2.3", dport: 80 });
+    expect(out.branches[0]).toMatchObject({ result: "net-unreachable", signal: "none" });
+  });
+});
+
+describe("conntrack across probes", () => {
+  it("binds NAT on the first packet: a repeated SYN on the same tuple skips the nat table", () => {
+    const net = new SimNetwork(labTopology({ masquerade: false }));
+    const req = { protocol: "tcp" as const, from: CLIENT, dst: "192.168.1.12", dport: 30080, sport: 45000 };
+    const first = net.probe(req);
+    expect(first.branches[0]!.result).toBe("timeout");
+    expect(net.conntrackList("node2")).toContain("src=203.0.113.7 dst=192.168.1.12 sport=45000 dport=30080 [UNREPLIED] src=10.244.1.5 dst=203.0.113.7 sport=80 dport=45000");
+    const again = net.probe(req);
+    const natRules = again.branches[0]!.trace.filter((e) => e.host === "node2" && e.table === "nat" && e.hook === "PREROUTING");
+    expect(natRules).toEqual([]);
+    expect(again.branches[0]!.trace.some((e) => e.kind === "conntrack" && e.host === "node2" && /original direction/.test(e.text))).toBe(true);
+  });
+
+  it("gives each probe a fresh source port", () => {
+    const net = new SimNetwork(labTopology({}));
+    const a = net.probe({ protocol: "tcp", from: B2, dst: "10.96.0.100", dport: 8080 });
+    const b = net.probe({ protocol: "tcp", from: B2, dst: "10.96.0.100", dport: 8080 });
+    expect(a.branches[0]!.sourceSeen!.port).not.toBe(b.branches[0]!.sourceSeen!.port);
+    expect(net.conntrackList("node2").trim().split("\n")).toHaveLength(2);
+  });
+});
