@@ -31,12 +31,12 @@ function safe(part: string): string {
   return part.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-/** The namespace that plays a host. Host names are DNS-1123 names, so they contain no "_". */
+/** The namespace that plays a host ("pod:default/web-1" becomes "svs…-pod_default_web-1"). */
 export function hostNamespace(prefix: string, host: string): string {
   return fit(`${prefix}-${safe(host)}`);
 }
 
-/** The namespace that holds a switch segment's bridge ("_" keeps it apart from host names). */
+/** The namespace that holds a switch segment's bridge. */
 export function segmentNamespace(prefix: string, segment: string): string {
   return fit(`${prefix}-seg_${safe(segment)}`);
 }

@@ -1,0 +1,44 @@
+// Every row of kernel-lab.md, replayed on the kernel engine: the same client result, the same
+// receiving host and the same source address seen as the real kernel gave when the document was
+// written. One lab per rule variant; its rows share it.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KernelLab } from "../../src/lab/kernel-lab.js";
+import { KERNEL_LAB_ROWS, kernelLabTopology, type LabRow } from "../fixtures/kernel-lab.js";
+import { labSkipReason } from "./lab-env.js";
+
+const byVariant = new Map<string, LabRow[]>();
+for (const row of KERNEL_LAB_ROWS) {
+  const key = JSON.stringify(row.variant);
+  byVariant.set(key, [...(byVariant.get(key) ?? []), row]);
+}
+
+describe.skipIf(labSkipReason !== null)("kernel engine reproduces kernel-lab.md", () => {
+  for (const [key, rows] of byVariant) {
+    describe(`variant ${key}`, () => {
+      let lab: KernelLab;
+      beforeAll(async () => {
+        lab = await KernelLab.create(kernelLabTopology(rows[0]!.variant));
+      }, 60_000);
+      afterAll(async () => {
+        await lab?.destroy();
+      });
+      for (const row of rows) {
+        it(`${row.id}: ${row.what} → ${row.result}`, async () => {
+          const outcome = await lab.probe(row.probe, { expectEndpoints: row.deliveredTo ? [row.deliveredTo] : [] });
+          expect(outcome.engine).toBe("kernel");
+          expect(outcome.branches.length).toBeGreaterThan(0);
+          const sum = outcome.branches.reduce((s, b) => s + b.probability, 0);
+          expect(sum).toBeCloseTo(1, 6);
+          for (const b of outcome.branches) {
+            expect({ result: b.result, deliveredTo: b.deliveredTo?.host ?? null, sourceSeen: b.sourceSeen?.ip ?? null, why: b.explanation }).toMatchObject({
+              result: row.result,
+              deliveredTo: row.deliveredTo,
+              sourceSeen: row.sourceSeen,
+            });
+          }
+        }, 60_000);
+      }
+    });
+  }
+});
