@@ -1,8 +1,10 @@
 // The list of subcommands. Each cmd-*.ts exports a register function.
 import type { Command } from "commander";
 import { registerRules } from "./cmd-rules.js";
+import { registerRun } from "./cmd-run.js";
 
 export function registerCommands(program: Command): void {
   void program;
   registerRules(program);
+  registerRun(program);
 }

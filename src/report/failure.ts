@@ -7,21 +7,24 @@ import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
 import type { ExpectationResult, FileResult, ScenarioResult, StepResult } from "../run/result.js";
 import { formatDiagnosticText, formatPosition, sourceExcerpt } from "./caret.js";
 
-/** A short name for a branch: the pod that took the request, else its load-balancing choices. */
+/** A short name for a branch: the pod that took the request, else its last load-balancing choice. */
 export function branchLabel(b: ProbeBranch, index: number): string {
   if (b.deliveredTo) return b.deliveredTo.host;
-  if (b.choices.length > 0) return b.choices.join(", ");
-  return `#${index + 1}`;
+  if (b.choices.length > 0) return b.choices[b.choices.length - 1]!;
+  return index === 0 ? "only branch" : `#${index + 1}`;
 }
 
 export function formatProbability(p: number): string {
   return p.toFixed(2);
 }
 
+const PHASE_MARK: Record<TraceEvent["phase"], string> = { request: "→", reply: "←", error: "!" };
+
+/** "→ node2      nat/PREROUTING     text: rule" — the layout `trace` prints, without colours. */
 export function formatTraceEvent(e: TraceEvent): string {
-  const where = e.chain ? ` ${e.table ?? ""}/${e.chain}`.replace(" /", " ") : "";
-  const rule = e.rule ? `  [${e.rule}]` : "";
-  return `${e.phase.padEnd(7)} ${e.host}${where}: ${e.text}${rule}`;
+  const where = e.hook ? `${e.table ? e.table + "/" : ""}${e.hook}` : e.chain ? `${e.table ? e.table + "/" : ""}${e.chain}` : e.kind;
+  const body = e.rule ? `${e.text}: ${e.rule}` : e.text;
+  return `${PHASE_MARK[e.phase]} ${e.host.padEnd(10)} ${where.padEnd(18)} ${body}`;
 }
 
 export function formatTrace(trace: TraceEvent[], indent: string): string[] {
@@ -29,6 +32,8 @@ export function formatTrace(trace: TraceEvent[], indent: string): string[] {
 }
 
 function failingBranchesText(step: StepResult, exp: ExpectationResult): string {
+  // The executor usually names the branches in `got` already ("… on branch web-2 (p=0.50)").
+  if (/\bbranch(es)?\b/.test(exp.got)) return "";
   const parts = exp.failingBranches
     .map((i) => (step.branches[i] ? `${branchLabel(step.branches[i]!, i)} (p=${formatProbability(step.branches[i]!.probability)})` : null))
     .filter((x): x is string => x !== null);
@@ -38,9 +43,9 @@ function failingBranchesText(step: StepResult, exp: ExpectationResult): string {
 
 /** The lines explaining one failed expectation of a step. */
 export function expectationFailureLines(step: StepResult, exp: ExpectationResult, c?: Colors): string[] {
-  const q = exp.quantifier === "always" ? "" : `${exp.quantifier} `;
+  // `expected` already carries the quantifier ("sometimes delivered-to web-1").
   const lines = [
-    `${c ? c.dim("expected") : "expected"} ${c ? c.green(q + exp.expected) : q + exp.expected}`,
+    `${c ? c.dim("expected") : "expected"} ${c ? c.green(exp.expected) : exp.expected}`,
     `${c ? c.dim("got     ") : "got     "} ${c ? c.red(exp.got) : exp.got}${failingBranchesText(step, exp)}`,
   ];
   if (exp.why) lines.push(`${c ? c.dim("why     ") : "why     "} ${exp.why}`);

@@ -25,7 +25,8 @@ function scenarioYaml(f: FileResult, s: ScenarioResult): Record<string, unknown>
       .map((e) => ({
         at: formatPosition(e.pos),
         step: step.text,
-        expected: `${e.quantifier === "always" ? "" : e.quantifier + " "}${e.expected}`,
+        expected: e.expected,
+        quantifier: e.quantifier,
         got: e.got,
         ...(e.why ? { why: e.why } : {}),
         branches: e.failingBranches

@@ -191,6 +191,7 @@ describe("TAP report", () => {
         at: `${join(tree.dir, "b-fail.svcspec")}:3:1`,
         step: "send tcp from laptop to node2:8080",
         expected: "reply-from node2:8080",
+        quantifier: "always",
         got: "reply-from 10.244.2.5:80",
         why: "no SNAT on node2 (KUBE-POSTROUTING did not match: mark 0x4000 not set)",
         branches: [{ branch: "nginx-2", probability: 0.5 }],
