@@ -38,7 +38,7 @@ function closest(word: string, options: Iterable<string>): string | undefined {
       best = o;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? `did you mean \`${best}\`?` : undefined;
 }
 
 function editDistance(a: string, b: string): number {
