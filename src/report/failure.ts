@@ -58,7 +58,8 @@ export function stepFailureLines(step: StepResult, opts: { color?: Colors; trace
   const head = `${formatPosition(step.pos)}  ${step.text}`;
   const lines = [c ? c.bold(head) : head];
   if (step.error) lines.push(`  ${c ? c.red("error") : "error"}    ${step.error}`);
-  const failed = step.expectations.filter((e) => e.status === "failed");
+  // When the step could not run, its expectations only repeat the error: list them by position.
+  const failed = step.expectations.filter((e) => e.status === "failed" && !(step.error && e.expected === ""));
   for (const exp of failed) {
     if (exp.pos.line !== step.pos.line || exp.pos.column !== step.pos.column) lines.push(`  at ${formatPosition(exp.pos)}  expect ${exp.text}`);
     lines.push(...expectationFailureLines(step, exp, c).map((l) => `  ${l}`));
