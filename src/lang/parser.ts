@@ -73,6 +73,9 @@ const CHECK_STARTS = new Set<TokenType>(
   [...PACKET_CHECKS, ...DNS_CHECKS, "contains", "lines", "always", "sometimes", "never"].map((k) => KW[k as Kw]),
 );
 
+/** What starts an expectation line below a probe. */
+const EXPECT_LINE_STARTS = new Set<TokenType>([KW.expect, KW.always, KW.sometimes, KW.never]);
+
 /** How a rule's value tokens are called in messages ("expected a port number"). */
 const RULE_LABELS: Record<string, string> = {
   portNumber: "a port number",
@@ -710,9 +713,13 @@ class SvcspecParser extends EmbeddedActionsParser {
 
   listenList = this.RULE("listenList", (): A.ListenItem[] => {
     const items: A.ListenItem[] = [];
-    this.AT_LEAST_ONE(() => {
-      const i = this.SUBRULE(this.listenItem);
-      this.ACTION(() => items.push(i));
+    this.AT_LEAST_ONE({
+      // `tcp/80` or `name=tcp/80`; any other word is the pod's next option (`not-ready`, `namespace`).
+      GATE: () => this.LA(1).tokenType === KW.tcp || this.LA(1).tokenType === KW.udp || this.LA(2).tokenType === L.Equals,
+      DEF: () => {
+        const i = this.SUBRULE(this.listenItem);
+        this.ACTION(() => items.push(i));
+      },
     });
     return items;
   });
@@ -1117,13 +1124,17 @@ class SvcspecParser extends EmbeddedActionsParser {
   /** `expect ...` on the probe's line, then any number of `expect` lines right below it. */
   expectations = this.RULE("expectations", (): A.Expectation[] => {
     const all: A.Expectation[] = [];
-    this.OPTION(() => {
-      const e = this.SUBRULE(this.expectClause);
-      this.ACTION(() => all.push(...(e ?? [])));
+    this.OPTION({
+      // On the probe's own line the word `expect` is required.
+      GATE: () => this.LA(1).tokenType === KW.expect,
+      DEF: () => {
+        const e = this.SUBRULE(this.expectClause);
+        this.ACTION(() => all.push(...(e ?? [])));
+      },
     });
     this.MANY({
       // The rule's own lookahead cannot see past its end: say that an `expect` must follow.
-      GATE: () => this.LA(2).tokenType === KW.expect,
+      GATE: () => EXPECT_LINE_STARTS.has(this.LA(2).tokenType),
       DEF: () => {
         this.CONSUME(L.Newline);
         const e = this.SUBRULE2(this.expectClause);
@@ -1133,8 +1144,9 @@ class SvcspecParser extends EmbeddedActionsParser {
     return all;
   });
 
+  /** `expect CHECK, ...` — or, on a line of its own, `always|sometimes|never CHECK, ...` (expect implied). */
   expectClause = this.RULE("expectClause", (): A.Expectation[] => {
-    this.CONSUME(KW.expect);
+    this.OPTION({ GATE: () => this.LA(1).tokenType === KW.expect, DEF: () => this.CONSUME(KW.expect) });
     const list: A.Expectation[] = [];
     this.AT_LEAST_ONE_SEP({
       SEP: L.Comma,
