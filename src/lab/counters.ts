@@ -7,8 +7,19 @@
 import type { Endpoint4, Signal } from "../net/outcome.js";
 
 export const PROBE_CHAIN = "SVS-PROBE";
-/** Sub-chain counting who sent the packets that matter (SYN-ACK, RST, ICMP), by source and port. */
-const FROM_CHAIN = `${PROBE_CHAIN}-FROM`;
+
+/**
+ * Answers that decide a failed probe, each counted by sender in its own sub-chain: a probe can
+ * draw more than one (in row 2a of kernel-lab.md the pod's SYN-ACK arrives from an address the
+ * client never talked to, the client's RST to it meets a router with no pod routes, and an ICMP
+ * net unreachable comes back too), so who sent what must not be mixed up.
+ */
+const SENDER_CLASSES = [
+  { cls: "syn-ack", chain: `${PROBE_CHAIN}-SYNACK`, match: "-p tcp -m tcp --tcp-flags SYN,ACK SYN,ACK", ports: true },
+  { cls: "rst", chain: `${PROBE_CHAIN}-RST`, match: "-p tcp -m tcp --tcp-flags RST RST", ports: true },
+  { cls: "icmp", chain: `${PROBE_CHAIN}-ICMP`, match: "-p icmp", ports: false },
+] as const;
+type SenderClass = (typeof SENDER_CLASSES)[number]["cls"];
 
 const KIND_RULES: Array<{ match: string; kind: Signal }> = [
   { match: "-p tcp -m tcp --tcp-flags SYN,ACK SYN,ACK", kind: "syn-ack" },
@@ -24,67 +35,91 @@ const KIND_RULES: Array<{ match: string; kind: Signal }> = [
 ];
 
 /**
- * iptables-restore --noflush text that (re)writes the probe chain; `withJump` adds the jump
+ * iptables-restore --noflush text that (re)writes the probe chains; `withJump` adds the jump
  * from mangle INPUT (only the first time, or it would count twice).
  */
 export function probeChainRestore(sources: Iterable<string>, ports: Iterable<{ protocol: "tcp" | "udp"; port: number }>, withJump: boolean): string {
-  const lines = ["*mangle", `:${PROBE_CHAIN} - [0:0]`, `:${FROM_CHAIN} - [0:0]`];
+  const srcList = [...sources];
+  const tcpPorts = [...ports].filter((p) => p.protocol === "tcp").map((p) => p.port);
+  const lines = ["*mangle", `:${PROBE_CHAIN} - [0:0]`, ...SENDER_CLASSES.map((c) => `:${c.chain} - [0:0]`)];
   if (withJump) lines.push(`-I INPUT 1 -j ${PROBE_CHAIN}`);
   for (const r of KIND_RULES) lines.push(`-A ${PROBE_CHAIN} ${r.match} -m comment --comment "svs kind=${r.kind}"`);
-  // Only answers that decide a failed probe are attributed to a sender: the data and FIN
-  // segments of earlier, successful connections must not look like one.
-  for (const m of ["-p tcp -m tcp --tcp-flags SYN,ACK SYN,ACK", "-p tcp -m tcp --tcp-flags RST RST", "-p icmp"]) {
-    lines.push(`-A ${PROBE_CHAIN} ${m} -j ${FROM_CHAIN}`);
+  for (const c of SENDER_CLASSES) {
+    lines.push(`-A ${PROBE_CHAIN} ${c.match} -j ${c.chain}`);
+    for (const ip of srcList) lines.push(`-A ${c.chain} -s ${ip}/32 -m comment --comment "svs ${c.cls}-src=${ip}"`);
+    if (c.ports) for (const p of tcpPorts) lines.push(`-A ${c.chain} -p tcp -m tcp --sport ${p} -m comment --comment "svs ${c.cls}-sport=${p}"`);
   }
-  for (const s of sources) lines.push(`-A ${FROM_CHAIN} -s ${s}/32 -m comment --comment "svs src=${s}"`);
-  for (const p of ports) lines.push(`-A ${FROM_CHAIN} -p ${p.protocol} -m ${p.protocol} --sport ${p.port} -m comment --comment "svs sport=${p.protocol}/${p.port}"`);
   lines.push("COMMIT", "");
   return lines.join("\n");
 }
 
 export interface ProbeCounters {
   kinds: Map<Signal, number>;
-  sources: Map<string, number>;
-  ports: Map<string, number>;
+  /** "syn-ack" | "rst" | "icmp" → sender address → packets. */
+  sources: Map<SenderClass, Map<string, number>>;
+  /** "syn-ack" | "rst" → sender TCP port → packets. */
+  ports: Map<SenderClass, Map<number, number>>;
 }
 
 /** Parses `iptables -t mangle -L -v -n -x` output (only the lab's "svs ..." rules count). */
 export function parseProbeCounters(listing: string): ProbeCounters {
   const c: ProbeCounters = { kinds: new Map(), sources: new Map(), ports: new Map() };
   for (const line of listing.split("\n")) {
-    const m = /^\s*(\d+)\s+\d+\s.*\/\* svs (kind|src|sport)=(\S+) \*\//.exec(line);
+    const m = /^\s*(\d+)\s+\d+\s.*\/\* svs (kind|syn-ack-src|rst-src|icmp-src|syn-ack-sport|rst-sport)=(\S+) \*\//.exec(line);
     if (!m) continue;
     const n = Number(m[1]);
-    const map = m[2] === "kind" ? c.kinds : m[2] === "src" ? c.sources : c.ports;
-    map.set(m[3] as Signal, (map.get(m[3] as Signal) ?? 0) + n);
+    const key = m[2]!;
+    if (key === "kind") {
+      c.kinds.set(m[3] as Signal, (c.kinds.get(m[3] as Signal) ?? 0) + n);
+      continue;
+    }
+    const cls = key.slice(0, key.lastIndexOf("-")) as SenderClass;
+    if (key.endsWith("-src")) {
+      const map = c.sources.get(cls) ?? new Map<string, number>();
+      map.set(m[3]!, (map.get(m[3]!) ?? 0) + n);
+      c.sources.set(cls, map);
+    } else {
+      const map = c.ports.get(cls) ?? new Map<number, number>();
+      map.set(Number(m[3]), (map.get(Number(m[3])) ?? 0) + n);
+      c.ports.set(cls, map);
+    }
   }
   return c;
 }
 
-/** The most telling thing that came back, for a probe whose socket did not connect. */
-export function failureSignal(c: ProbeCounters, protocol: "tcp" | "udp"): Signal {
-  const order: Signal[] = [
-    "icmp-net-unreachable",
-    "icmp-host-unreachable",
-    "icmp-admin-prohibited",
-    "icmp-port-unreachable",
-    "icmp-time-exceeded",
-    ...(protocol === "tcp" ? (["rst", "syn-ack"] as Signal[]) : []),
-  ];
-  for (const k of order) if ((c.kinds.get(k) ?? 0) > 0) return k;
+const ERRNO_SIGNALS: Record<string, Signal[]> = {
+  "net-unreachable": ["icmp-net-unreachable"],
+  "host-unreachable": ["icmp-host-unreachable", "icmp-admin-prohibited", "icmp-time-exceeded"],
+  refused: ["rst", "icmp-port-unreachable"],
+  // A connect that timed out was not failed by an ICMP error: one counted then answered
+  // something else (the client's RST, say). A SYN-ACK here came from a stranger.
+  timeout: ["syn-ack", "rst"],
+};
+
+/** What came back that explains a socket's failure, consistent with the errno it got. */
+export function failureSignal(c: ProbeCounters, result: string, protocol: "tcp" | "udp"): Signal {
+  for (const k of ERRNO_SIGNALS[result] ?? []) {
+    if (protocol === "udp" && (k === "rst" || k === "syn-ack")) continue;
+    if ((c.kinds.get(k) ?? 0) > 0) return k;
+  }
   return "none";
 }
 
+function only<T>(m: Map<T, number> | undefined, exclude?: Set<T>): T | null {
+  const hits = [...(m ?? new Map<T, number>())].filter(([k, n]) => n > 0 && !exclude?.has(k)).map(([k]) => k);
+  return hits.length === 1 ? hits[0]! : null;
+}
+
 /**
- * Who sent what came back, when exactly one counted source (other than the client's own
- * addresses) and, for TCP, at most one source port explain it. Ambiguous counts give null
- * rather than a guess.
+ * Who sent the answer behind `signal`, when exactly one counted sender (other than the client's
+ * own addresses) and, for TCP, exactly one source port explain it. Ambiguity gives null, never a guess.
  */
 export function counterReplyFrom(c: ProbeCounters, own: Set<string>, signal: Signal): Endpoint4 | null {
-  if (signal === "none") return null;
-  const senders = [...c.sources].filter(([ip, n]) => n > 0 && !own.has(ip)).map(([ip]) => ip);
-  if (senders.length !== 1) return null;
-  if (signal.startsWith("icmp-")) return { ip: senders[0]!, port: 0 };
-  const ports = [...c.ports].filter(([p, n]) => n > 0 && p.startsWith("tcp/")).map(([p]) => Number(p.slice(4)));
-  return ports.length === 1 ? { ip: senders[0]!, port: ports[0]! } : null;
+  if (signal === "none" || signal === "udp-reply") return null;
+  const cls: SenderClass = signal === "syn-ack" ? "syn-ack" : signal === "rst" ? "rst" : "icmp";
+  const ip = only(c.sources.get(cls), own);
+  if (ip === null) return null;
+  if (cls === "icmp") return { ip, port: 0 };
+  const port = only(c.ports.get(cls));
+  return port === null ? null : { ip, port };
 }

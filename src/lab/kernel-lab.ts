@@ -263,7 +263,7 @@ export class KernelLab implements SyncDestroyable {
       // The socket only accepts what un-NATs to the peer it connected to.
       replyFrom = { ip: req.dst, port: req.dport };
     } else {
-      signal = failureSignal(counters, req.protocol);
+      signal = failureSignal(counters, reply.result, req.protocol);
       replyFrom = counterReplyFrom(counters, this.ownAddresses(client.name), signal);
     }
     return {

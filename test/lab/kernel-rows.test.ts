@@ -7,6 +7,21 @@ import { KernelLab } from "../../src/lab/kernel-lab.js";
 import { KERNEL_LAB_ROWS, kernelLabTopology, type LabRow } from "../fixtures/kernel-lab.js";
 import { labSkipReason } from "./lab-env.js";
 
+/**
+ * What came back to the client, per kernel-lab.md's explanations: the SYN-ACK from the pod's
+ * own address (2a), silence (3a, hairpin drops), node2's RST (3d), the router's ICMP net
+ * unreachable (4a), ICMP time exceeded from the routing loop (4d).
+ */
+const SIGNALS: Record<string, { signal: string; replyFrom?: string }> = {
+  "1a": { signal: "syn-ack", replyFrom: "192.168.1.12:30080" },
+  "2a": { signal: "syn-ack", replyFrom: "10.244.1.5:80" },
+  "3a": { signal: "none" },
+  "3d": { signal: "rst", replyFrom: "192.168.1.12:30080" },
+  "4a": { signal: "icmp-net-unreachable", replyFrom: "203.0.113.1:0" },
+  "4d": { signal: "icmp-time-exceeded" },
+  H1: { signal: "none" },
+};
+
 const byVariant = new Map<string, LabRow[]>();
 for (const row of KERNEL_LAB_ROWS) {
   const key = JSON.stringify(row.variant);
@@ -36,6 +51,11 @@ describe.skipIf(labSkipReason !== null)("kernel engine reproduces kernel-lab.md"
               deliveredTo: row.deliveredTo,
               sourceSeen: row.sourceSeen,
             });
+            const want = SIGNALS[row.id];
+            if (want) {
+              expect(b.signal).toBe(want.signal);
+              if (want.replyFrom) expect(b.replyFrom ? `${b.replyFrom.ip}:${b.replyFrom.port}` : null).toBe(want.replyFrom);
+            }
           }
         }, 60_000);
       }
