@@ -14,6 +14,8 @@ await build({
   entryPoints: {
     svcspec: "src/cli/main.ts",
     ...(existsSync("src/run/worker.ts") ? { worker: "src/run/worker.ts" } : {}),
+    // The kernel engine's per-namespace agent, found next to the running bundle.
+    ...(existsSync("src/lab/agent.ts") ? { "lab-agent": "src/lab/agent.ts" } : {}),
   },
   outdir: "dist",
   bundle: true,

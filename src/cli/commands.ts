@@ -3,10 +3,12 @@ import type { Command } from "commander";
 import { registerRules } from "./cmd-rules.js";
 import { registerRun } from "./cmd-run.js";
 import { registerTrace } from "./cmd-trace.js";
+import { registerLab } from "./cmd-lab.js";
 
 export function registerCommands(program: Command): void {
   void program;
   registerRules(program);
   registerRun(program);
   registerTrace(program);
+  registerLab(program);
 }
