@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { registerRules } from "./cmd-rules.js";
 import { registerRun } from "./cmd-run.js";
+import { registerCheck } from "./cmd-check.js";
 import { registerTrace } from "./cmd-trace.js";
 import { registerLab } from "./cmd-lab.js";
 
@@ -9,6 +10,7 @@ export function registerCommands(program: Command): void {
   void program;
   registerRules(program);
   registerRun(program);
+  registerCheck(program);
   registerTrace(program);
   registerLab(program);
 }

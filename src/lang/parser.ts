@@ -359,8 +359,8 @@ class SvcspecParser extends EmbeddedActionsParser {
       const s = first.tokenType === L.Identifier || L.keywordOf(first.tokenType) ? suggest(first.image, words) : undefined;
       const what = L.keywordOf(first.tokenType) || first.tokenType === L.Identifier ? `\`${first.image}\`` : showToken(first);
       this.report(this.pos(first), `unknown statement ${what} ${BLOCK_WORDS[kind]}`, {
-        ...(s ? { suggestion: s } : {}),
-        notes: [`${BLOCK_WORDS[kind]} a line starts with ${words.map((w) => "`" + w + "`").join(", ")}`],
+        // With a likely fix at hand, the full list is noise.
+        ...(s ? { suggestion: s } : { notes: [`${BLOCK_WORDS[kind]} a line starts with ${words.map((w) => "`" + w + "`").join(", ")}`] }),
       });
     });
     return undefined;
