@@ -90,9 +90,11 @@ export function hex(v: number): string {
   return "0x" + (v >>> 0).toString(16);
 }
 
-/** xtables_save_string: bare when only [A-Za-z0-9_-], otherwise double-quoted with `"\'` escaped. */
+/**
+ * xtables_save_string as iptables 1.8.9 prints it: always double-quoted, with `"`, `\` and `'`
+ * escaped (checked against real iptables-save output on nf_tables and legacy).
+ */
 export function saveString(s: string): string {
-  if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
   return '"' + s.replace(/["\\']/g, (c) => "\\" + c) + '"';
 }
 

@@ -1,3 +1,4 @@
+// libxt_nfacct prints two spaces before the name (as real iptables-save 1.8.9 does).
 // Matches that never change a verdict: xt_comment (a label) and xt_nfacct (an accounting
 // object; the packet is counted there and the match always succeeds).
 
@@ -39,7 +40,7 @@ export const nfacctMatch: MatchModule = {
       },
       finish(_f: RuleFacts, at: Token, cur: OptionCursor) {
         if (name === null) cur.fail("the nfacct match needs --nfacct-name", at);
-        return { matchers: [], save: ` -m nfacct --nfacct-name ${name}` };
+        return { matchers: [], save: ` -m nfacct --nfacct-name  ${name}` };
       },
     };
   },

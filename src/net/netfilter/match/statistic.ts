@@ -8,6 +8,20 @@ import { type OptionCursor, type RuleFacts, type MatchModule, parseUint, unknown
 
 const TWO31 = 0x80000000;
 
+/**
+ * q / 2^31 with 11 decimals, rounded exactly and half-to-even like glibc's printf("%.11f")
+ * (toFixed rounds exact ties up, e.g. 1/4096).
+ */
+export function fixed11(q: number): string {
+  const num = BigInt(q) * 10n ** 11n;
+  const den = 2n ** 31n;
+  let n = num / den;
+  const r2 = (num % den) * 2n;
+  if (r2 > den || (r2 === den && n % 2n === 1n)) n += 1n;
+  const s = n.toString().padStart(12, "0");
+  return `${s.slice(0, -11)}.${s.slice(-11)}`;
+}
+
 export const statisticMatch: MatchModule = {
   name: "statistic",
   create() {
@@ -59,7 +73,7 @@ export const statisticMatch: MatchModule = {
           const pMatch = negated ? 1 - q / TWO31 : q / TWO31;
           return {
             matchers: [{ kind: "random", p: pMatch, label: `p=${pMatch.toFixed(10)}` }],
-            save: ` -m statistic${negated ? " !" : ""} --mode random --probability ${(q / TWO31).toFixed(11)}`,
+            save: ` -m statistic${negated ? " !" : ""} --mode random --probability ${fixed11(q)}`,
           };
         }
         if (every === null) cur.fail("--mode nth needs --every", at);
