@@ -27,6 +27,8 @@ export interface RunCommandDeps {
   executor?: ExecutorModule;
   worker?: WorkerOptions;
   setExitCode: (code: number) => void;
+  /** Ends --watch (Ctrl-C ends it otherwise); the watch then resolves with its last exit code. */
+  signal?: AbortSignal;
 }
 
 export interface RunCliOptions {
@@ -259,14 +261,17 @@ async function watchLoop(plan: Plan, opts: RunCliOptions, deps: RunCommandDeps):
     }
   };
 
+  let lastCode: number = EXIT.ok;
   const cycle = async (files: string[]) => {
     running = true;
     try {
-      await runOnce(files, plan, opts, deps, merge);
+      const { code } = await runOnce(files, plan, opts, deps, merge);
+      lastCode = code;
     } catch (e) {
       deps.stderr.write(`svcspec run: internal error: ${(e as Error).message}\n`);
     }
     running = false;
+    if (deps.signal?.aborted) return;
     rewatch();
     deps.stderr.write(`\nwatching ${watchers.length} file${watchers.length === 1 ? "" : "s"} for changes (Ctrl-C to stop)\n`);
     if (pending.size > 0) schedule();
@@ -286,8 +291,17 @@ async function watchLoop(plan: Plan, opts: RunCliOptions, deps: RunCommandDeps):
   };
 
   await cycle(plan.files);
-  // Never resolves: the process ends on Ctrl-C.
-  return new Promise<number>(() => undefined);
+  // Without a signal this never resolves: the process ends on Ctrl-C.
+  return new Promise<number>((resolveWatch) => {
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      for (const w of watchers) w.close();
+      watchers = [];
+      resolveWatch(lastCode);
+    };
+    if (deps.signal?.aborted) stop();
+    else deps.signal?.addEventListener("abort", stop, { once: true });
+  });
 }
 
 export function registerRun(program: Command, overrides: Partial<RunCommandDeps> = {}): void {
