@@ -175,7 +175,8 @@ export const KW = Object.fromEntries(
     w,
     createToken({
       name: keywordTokenName(w),
-      pattern: w,
+      // Protocols are also accepted as Kubernetes spells them (TCP, UDP).
+      pattern: w === "tcp" || w === "udp" ? new RegExp(`${w}|${w.toUpperCase()}`) : w,
       // A keyword that is only the start of a longer word (`pod` in `pods`, `pod-1`) is a name.
       longer_alt: Identifier,
       categories: [AnyWord, LineToken],

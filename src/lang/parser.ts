@@ -39,7 +39,7 @@ const SERVICE_FIELDS: Kw[] = [
   "external-name", "load-balancer-ip", "load-balancer-source-ranges", "health-check-node-port", "session-affinity",
   "publish-not-ready-addresses", "type",
 ];
-const SCENARIO_STARTERS: Kw[] = ["send", "trace", "resolve", "nslookup", "show", "set", "delete", "apply", "stop", "fail", "expect"];
+const SCENARIO_STARTERS: Kw[] = ["send", "trace", "resolve", "nslookup", "show", "set", "delete", "apply", "stop", "fail", "expect", "always", "sometimes", "never"];
 const STARTERS: Record<BlockKind, Kw[]> = {
   top: TOP_STARTERS,
   cluster: CLUSTER_STARTERS,
@@ -355,7 +355,7 @@ class SvcspecParser extends EmbeddedActionsParser {
     const first = this.CONSUME(L.LineToken);
     this.MANY(() => this.CONSUME2(L.LineToken));
     this.ACTION(() => {
-      const words = STARTERS[kind].filter((w) => w !== "expect");
+      const words = STARTERS[kind].filter((w) => !["expect", "always", "sometimes", "never"].includes(w));
       const s = first.tokenType === L.Identifier || L.keywordOf(first.tokenType) ? suggest(first.image, words) : undefined;
       const what = L.keywordOf(first.tokenType) || first.tokenType === L.Identifier ? `\`${first.image}\`` : showToken(first);
       this.report(this.pos(first), `unknown statement ${what} ${BLOCK_WORDS[kind]}`, {
@@ -1290,10 +1290,12 @@ class SvcspecParser extends EmbeddedActionsParser {
 
   /** `expect` with no probe above it: one clear error instead of a confusing one. */
   orphanExpect = this.RULE("orphanExpect", (): undefined => {
-    const k = this.CONSUME(KW.expect);
+    const k = this.OR(
+      (["expect", "always", "sometimes", "never"] as const).map((w) => ({ ALT: () => this.CONSUME(KW[w]) })),
+    );
     this.MANY(() => this.CONSUME(L.LineToken));
     this.ACTION(() =>
-      this.report(this.pos(k), "`expect` must follow a probe: put it on the line of a `send`, `trace`, `resolve`, `nslookup` or `show`, or on the lines right below it"),
+      this.report(this.pos(k), `\`${k.image}\` must follow a probe: put it on the line of a \`send\`, \`trace\`, \`resolve\`, \`nslookup\` or \`show\`, or on the lines right below it`),
     );
     return undefined;
   });
@@ -1453,7 +1455,7 @@ class SvcspecParser extends EmbeddedActionsParser {
 
   protocol = this.RULE("protocol", (): A.WordLit<A.Protocol> => {
     const t = this.OR([{ ALT: () => this.CONSUME(KW.tcp) }, { ALT: () => this.CONSUME(KW.udp) }]);
-    return this.ACTION(() => ({ value: t.image === "udp" ? ("UDP" as const) : ("TCP" as const), pos: this.pos(t) }));
+    return this.ACTION(() => ({ value: t.image.toLowerCase() === "udp" ? ("UDP" as const) : ("TCP" as const), pos: this.pos(t) }));
   });
 }
 
