@@ -32,7 +32,11 @@ export function createProgress(stream: ProgressStream, total: number, delayMs = 
   let shown = false;
   let stopped = false;
 
+  const started = Date.now();
   const render = () => {
+    // The executor mostly computes without yielding, so the timer alone may not fire in time:
+    // every event also checks the clock.
+    if (!shown && Date.now() - started >= delayMs) shown = true;
     if (!shown || stopped) return;
     const width = Math.max(20, (stream.columns ?? 80) - 1);
     let line = `[${done}/${total}] ${current}`;

@@ -120,6 +120,8 @@ export async function runSpecs(opts: RunnerOptions): Promise<RunnerOutcome> {
       opts.onFileStart?.(file);
       slots[i] = await runFile(exec, file, fileOpts);
       release();
+      // Let timers (the progress line) and signals in between files: executing is CPU-bound.
+      await new Promise<void>((r) => setImmediate(r));
     }
   } else {
     await runOnWorkers(opts, fileOpts, jobs, slots, release, () => stopped);

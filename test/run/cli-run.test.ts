@@ -149,6 +149,14 @@ describe("svcspec run: options", () => {
     expect(readFileSync(join(tree.dir, "out/r.tap"), "utf8")).toMatch(/^TAP version 14\n1\.\.6\n/);
   });
 
+  it("--engine is passed to the executor (default sim)", async () => {
+    for (const [args, engine] of [[[], "sim"], [["--engine", "both"], "both"], [["--engine", "kernel"], "kernel"]] as const) {
+      await svcspec(["ok", ...args, "--reporter", "json:out/engine.json"]);
+      const json = JSON.parse(readFileSync(join(tree.dir, "out/engine.json"), "utf8"));
+      expect(json.files[0].scenarios[0].engine).toBe(engine);
+    }
+  });
+
   it("tap without a path goes to stdout alone; the console reporter moves to stderr", async () => {
     const r = await svcspec(["ok", "--reporter", "tap", "--reporter", "spec"]);
     expect(r.stdout.startsWith("TAP version 14\n1..3\nok 1 - ok/one.svcspec: one\n")).toBe(true);
