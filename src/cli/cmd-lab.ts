@@ -13,7 +13,8 @@ export function registerLab(program: Command): void {
   lab
     .command("clean")
     .description("Remove network namespaces and agent processes left by interrupted kernel-engine runs (only svcspec's own, named svs<hex>-…).")
-    .action(() => {
+    .option("--force", "also remove labs a running svcspec process still owns")
+    .action((opts: { force?: boolean }) => {
       try {
         checkPrerequisites();
       } catch (err) {
@@ -23,9 +24,12 @@ export function registerLab(program: Command): void {
         }
         throw err;
       }
-      const report = cleanStaleLabs();
+      const report = cleanStaleLabs({ force: opts.force });
+      if (report.active.length > 0) {
+        process.stdout.write(`kept ${report.active.length} namespace(s) of a running svcspec (use --force to remove them too):\n${report.active.map((n) => `  ${n}\n`).join("")}`);
+      }
       if (report.namespaces.length === 0) {
-        process.stdout.write("nothing to clean: no svcspec lab namespaces on this machine\n");
+        process.stdout.write("nothing to clean: no abandoned svcspec lab namespaces on this machine\n");
         return;
       }
       const killed = report.killed.length > 0 ? ` and killed ${report.killed.length} process(es) inside them` : "";

@@ -4,6 +4,7 @@
 // namespaces named with svcspec's prefix, after killing the processes inside them.
 
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { LAB_NAMESPACE_PATTERN } from "./names.js";
 
 export interface SyncDestroyable {
@@ -67,23 +68,62 @@ export function listLabNamespaces(): string[] {
 export interface CleanReport {
   namespaces: string[];
   killed: number[];
+  /** Namespaces left alone because a live svcspec process still owns them (see `force`). */
+  active: string[];
 }
 
-/** Removes every svcspec lab namespace on this machine, killing processes still inside them. */
-export function cleanStaleLabs(): CleanReport {
-  const namespaces = listLabNamespaces();
+function pidsIn(ns: string): number[] {
+  try {
+    return execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+      .split(/\s+/)
+      .filter((p) => /^\d+$/.test(p))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    const m = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes svcspec lab namespaces on this machine, killing processes still inside them. A lab's
+ * agents are children of the svcspec process that built it, and exit when it dies: a namespace
+ * whose agents still have their parent belongs to a running svcspec and is kept unless `force`.
+ * `prefix` limits the sweep to one lab (tests use it so parallel labs are left alone).
+ */
+export function cleanStaleLabs(options: { prefix?: string; force?: boolean } = {}): CleanReport {
+  const all = listLabNamespaces().filter((n) => !options.prefix || n.startsWith(`${options.prefix}-`));
+  const labOf = (ns: string): string => ns.slice(0, ns.indexOf("-"));
+  const pids = new Map(all.map((ns) => [ns, pidsIn(ns)]));
+  // A lab is owned when any of its agents still has its parent: its switch, router and client
+  // namespaces hold no process at all, and belong to the lab all the same.
+  const ownedLabs = new Set(
+    all
+      .filter((ns) =>
+        pids.get(ns)!.some((pid) => {
+          const parent = parentOf(pid);
+          return parent !== null && parent > 1 && existsSync(`/proc/${parent}`);
+        }),
+      )
+      .map(labOf),
+  );
   const killed: number[] = [];
-  for (const ns of namespaces) {
-    let pids: number[] = [];
-    try {
-      pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-        .split(/\s+/)
-        .filter((p) => /^\d+$/.test(p))
-        .map(Number);
-    } catch {
-      pids = [];
+  const active: string[] = [];
+  const namespaces: string[] = [];
+  for (const ns of all) {
+    if (ownedLabs.has(labOf(ns)) && !options.force) {
+      active.push(ns);
+      continue;
     }
-    for (const pid of pids) {
+    namespaces.push(ns);
+    for (const pid of pids.get(ns)!) {
       if (pid === process.pid) continue;
       try {
         process.kill(pid, "SIGKILL");
@@ -94,5 +134,5 @@ export function cleanStaleLabs(): CleanReport {
     }
   }
   deleteNamespacesSync(namespaces);
-  return { namespaces, killed };
+  return { namespaces, killed, active };
 }

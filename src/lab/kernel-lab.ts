@@ -310,6 +310,16 @@ export class KernelLab implements SyncDestroyable {
     return stdout;
   }
 
+  /** Process ids of the lab's running agents (for leak checks). */
+  agentPids(): number[] {
+    return [...this.agents.values()].map((a) => a.pid).filter((p): p is number => typeof p === "number");
+  }
+
+  /** Every namespace of this lab, hosts and switches. */
+  namespaces(): string[] {
+    return this.plan.namespaces.map((n) => n.ns);
+  }
+
   /** The namespace playing a host (for people debugging with `ip netns exec`). */
   namespaceOf(host: string): string {
     return this.ns(host);
