@@ -77,16 +77,26 @@ export interface FlowHop {
 }
 
 /**
- * Follows a flow that started as `first` through the hosts' conntrack tables, in path order.
- * `first.src` may be "" when the client's source address is not known (a connect that failed
- * before the socket reported it): the source port, chosen unique per attempt, then identifies it.
+ * Follows a flow that started as `first` at host `from` through the hosts' conntrack tables, in
+ * path order. `first.src` may be "" when the client's source address is not known (a connect
+ * that failed before the socket reported it): the source port, chosen unique per attempt, then
+ * identifies it. A hop that does not rewrite the flow leaves the same tuple on the next host,
+ * so several hosts can match: the one `adjacent` to the previous hop (sharing an L2 segment)
+ * comes first.
  */
-export function followFlow(protocol: string, first: Tuple, tables: Map<string, ConntrackEntry[]>): FlowHop[] {
+export function followFlow(
+  protocol: string,
+  first: Tuple,
+  tables: Map<string, ConntrackEntry[]>,
+  from = "",
+  adjacent: (a: string, b: string) => boolean = () => false,
+): FlowHop[] {
   const hops: FlowHop[] = [];
   const visited = new Set<string>();
   let cur = first;
+  let prev = from;
   for (let step = 0; step < tables.size; step++) {
-    let found: FlowHop | null = null;
+    const candidates: FlowHop[] = [];
     for (const [host, entries] of tables) {
       if (visited.has(host)) continue;
       const entry = entries.find(
@@ -99,18 +109,19 @@ export function followFlow(protocol: string, first: Tuple, tables: Map<string, C
       );
       if (!entry) continue;
       const out: Tuple = { src: entry.reply.dst, dst: entry.reply.src, sport: entry.reply.dport, dport: entry.reply.sport };
-      found = {
+      candidates.push({
         host,
         entry,
         out,
         snat: out.src !== entry.original.src || out.sport !== entry.original.sport,
         dnat: out.dst !== entry.original.dst || out.dport !== entry.original.dport,
-      };
-      break;
+      });
     }
-    if (!found) break;
+    if (candidates.length === 0) break;
+    const found = candidates.find((c) => c.host === prev) ?? candidates.find((c) => adjacent(prev, c.host)) ?? candidates[0]!;
     hops.push(found);
     visited.add(found.host);
+    prev = found.host;
     // Rewritten or not, what left this host is what the next host's entry saw arrive (and it
     // now names the real source address, even when the first tuple did not).
     cur = found.out;

@@ -144,6 +144,13 @@ export class KernelLab implements SyncDestroyable {
     return agent;
   }
 
+  /** Whether two hosts share an L2 segment (a veth pair or a switch). */
+  private adjacent(a: string, b: string): boolean {
+    const segs = (h: string): string[] => this.hosts.get(h)?.interfaces.map((i) => i.segment) ?? [];
+    const mine = new Set(segs(a));
+    return segs(b).some((s) => mine.has(s));
+  }
+
   private ownAddresses(host: string): Set<string> {
     const h = this.hosts.get(host);
     const own = new Set<string>();
@@ -242,7 +249,7 @@ export class KernelLab implements SyncDestroyable {
     const [counters, tables] = await Promise.all([this.readCounters(req.from), this.conntrackTables()]);
 
     const clientIp = reply.local?.ip && reply.local.ip !== "0.0.0.0" ? reply.local.ip : "";
-    const hops = followFlow(req.protocol, { src: clientIp, sport, dst: req.dst, dport: req.dport }, tables);
+    const hops = followFlow(req.protocol, { src: clientIp, sport, dst: req.dst, dport: req.dport }, tables, req.from, (a, b) => this.adjacent(a, b));
     const via = hops.map((h) => h.host).filter((h) => this.hosts.get(h)?.kind === "node");
     const masqueraded = hops.some((h) => h.snat);
 
