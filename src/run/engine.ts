@@ -4,7 +4,7 @@
 import type { Topology } from "../net/topology.js";
 import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../net/outcome.js";
 
-export type DnsHandler = (query: { name: string; type: "A" | "CNAME" | "ANY" }, clientIp: string) => ProbeBranch["dns"];
+export type DnsHandler = (query: { name: string; type: "A" | "CNAME" | "ANY" }, clientIp: string) => NonNullable<ProbeBranch["dns"]>;
 
 export interface EngineOptions {
   dns: DnsHandler;
@@ -42,3 +42,4 @@ export const simEngine: EngineFactory = async (topology, opts) => {
     close: async () => {},
   };
 };
+

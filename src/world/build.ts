@@ -330,18 +330,19 @@ function addNamespace(ctx: Ctx, namespaces: Set<string>, name: string, pos: Posi
   positions.set(objectKey("Namespace", undefined, name), pos);
 }
 
-function loadApply(ctx: Ctx, item: A.ApplyStmt): ManifestLoad {
-  let load: ManifestLoad;
+/** The manifests of an `apply` statement: a file relative to the .svcspec, or a heredoc. */
+export function loadApplyManifests(item: A.ApplyStmt, opts: Pick<BuildOptions, "file" | "readFile">): ManifestLoad {
   if (item.source.kind === "file") {
-    const rel = item.source.path.value;
-    const resolved = resolveManifestPath(ctx.opts.file, rel);
-    load = loadManifestFile(resolved, ctx.opts.readFile, resolved, item.source.path.pos);
-  } else {
-    const h = item.source.heredoc;
-    // The dedented body keeps line numbers; its columns shift by the removed indentation.
-    const indent = commonIndent(h.body);
-    load = parseManifests(h.dedented, { kind: "heredoc", file: ctx.opts.file, line: h.bodyLine, column: indent + 1 });
+    const resolved = resolveManifestPath(opts.file, item.source.path.value);
+    return loadManifestFile(resolved, opts.readFile, resolved, item.source.path.pos);
   }
+  const h = item.source.heredoc;
+  // The dedented body keeps line numbers; its columns shift by the removed indentation.
+  return parseManifests(h.dedented, { kind: "heredoc", file: opts.file, line: h.bodyLine, column: commonIndent(h.body) + 1 });
+}
+
+function loadApply(ctx: Ctx, item: A.ApplyStmt): ManifestLoad {
+  const load = loadApplyManifests(item, ctx.opts);
   ctx.diagnostics.push(...load.diagnostics);
   return load;
 }
@@ -836,7 +837,8 @@ function checkScenarios(ctx: Ctx, ast: A.SpecFile, world: World): void {
           break;
         case "resolve":
         case "nslookup":
-          pod(st.from);
+          // Any host may ask; only pods use kube-dns (the others get "does not resolve").
+          host(st.from);
           break;
         case "show": {
           const w = st.what;
@@ -862,9 +864,7 @@ function checkScenarios(ctx: Ctx, ast: A.SpecFile, world: World): void {
           break;
         case "apply": {
           // Names this apply introduces (validated for real when the scenario runs it).
-          const load = st.source.kind === "file"
-            ? loadManifestFile(resolveManifestPath(ctx.opts.file, st.source.path.value), ctx.opts.readFile, resolveManifestPath(ctx.opts.file, st.source.path.value), st.source.path.pos)
-            : parseManifests(st.source.heredoc.dedented, { kind: "heredoc", file: ctx.opts.file, line: st.source.heredoc.bodyLine, column: commonIndent(st.source.heredoc.body) + 1 });
+          const load = loadApplyManifests(st, ctx.opts);
           ctx.diagnostics.push(...load.diagnostics);
           for (const o of load.objects) {
             if (o.kind === "Service") n.services.add(o.object.metadata.name);

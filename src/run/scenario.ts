@@ -1,0 +1,448 @@
+// Runs one scenario: a fresh copy of the base world, its statements in order. Probes go to the
+// engine; changes produce a new world (and runtime), after which the control plane re-derives
+// exactly what the real one would (EndpointSlices, kube-proxy's rules except on nodes whose
+// kube-proxy is stopped, kube-dns's zone, the load balancer's health checks).
+
+import type * as ast from "../lang/ast.js";
+import type { Position } from "../lang/diagnostic.js";
+import type { World } from "../world/model.js";
+import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../net/outcome.js";
+import { ControlPlane } from "../cluster/control-plane.js";
+import { answerQuery, candidateNames } from "../kube/dns.js";
+import { cloneRuntime, type ClusterRuntime } from "../kube/runtime.js";
+import type { EngineName } from "./executor-api.js";
+import type { Engine, EngineFactory } from "./engine.js";
+import { Directory } from "./directory.js";
+import { judge, judgePacketBranch, describeResult } from "./expect.js";
+import { formatTrace } from "./trace-format.js";
+import { endpointsView, podsView, servicesView } from "./views.js";
+import { compareOutcomes } from "./compare.js";
+import type { ExpectationResult, ScenarioResult, StepResult } from "./result.js";
+import { applyChange, type ChangeContext } from "./changes.js";
+
+export interface ScenarioContext {
+  base: World;
+  runtime: ClusterRuntime;
+  lines: string[];
+  engine: EngineName;
+  engines: { sim: EngineFactory; kernel?: EngineFactory };
+  verbose: boolean;
+  change: ChangeContext;
+}
+
+class StepError extends Error {}
+
+/** The live state of one scenario run. */
+class ScenarioRun {
+  cp: ControlPlane;
+  private engineCache = new Map<string, Promise<Engine>>();
+  private dirCache: Directory | null = null;
+
+  constructor(
+    readonly ctx: ScenarioContext,
+    world: World,
+    runtime: ClusterRuntime,
+  ) {
+    this.cp = new ControlPlane(world, runtime);
+  }
+
+  get dir(): Directory {
+    return (this.dirCache ??= new Directory(this.cp.liveWorld(), this.cp.services()));
+  }
+
+  async engine(kind: "sim" | "kernel"): Promise<Engine> {
+    let e = this.engineCache.get(kind);
+    if (!e) {
+      const factory = kind === "sim" ? this.ctx.engines.sim : this.ctx.engines.kernel;
+      if (!factory) throw new StepError("the kernel engine is not available in this run");
+      const zone = this.cp.zone();
+      e = factory(this.cp.topology(), {
+        dns: (q) => answerQuery(zone, q.name, q.type),
+        dnsZone: zone,
+      });
+      this.engineCache.set(kind, e);
+    }
+    return e;
+  }
+
+  async reset(world: World, runtime: ClusterRuntime): Promise<void> {
+    await this.close();
+    this.cp = new ControlPlane(world, runtime);
+    this.dirCache = null;
+  }
+
+  async close(): Promise<void> {
+    const engines = [...this.engineCache.values()];
+    this.engineCache.clear();
+    for (const e of engines) await (await e).close();
+  }
+}
+
+const sourceLine = (lines: string[], pos: Position): string => lines[pos.line - 1] ?? "";
+
+function stepText(lines: string[], pos: Position): string {
+  return sourceLine(lines, pos).trim().replace(/\s+expect\b.*$/, "");
+}
+
+/** Where a probe goes: the destination address(es) and what the name stood for. */
+async function resolveTarget(
+  run: ScenarioRun,
+  from: string,
+  to: ast.Target,
+): Promise<{ ips: string[]; note?: string }> {
+  const dir = run.dir;
+  switch (to.kind) {
+    case "ip":
+      return { ips: [to.ip.text] };
+    case "lb": {
+      const svc = dir.service(to.service.text);
+      if (!svc) throw new StepError(`unknown Service \`${to.service.text}\``);
+      const ips = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((x): x is string => !!x);
+      if (ips.length === 0) {
+        throw new StepError(
+          svc.spec.type !== "LoadBalancer"
+            ? `Service ${to.service.text} is of type ${svc.spec.type ?? "ClusterIP"}, not LoadBalancer: it has no load balancer address`
+            : `Service ${to.service.text} has no load balancer address yet (EXTERNAL-IP <pending>: the cluster has no cloud provider; set \`cloud-provider on\`)`,
+        );
+      }
+      return { ips };
+    }
+    case "name": {
+      const h = dir.host(to.name.text);
+      if (h) return { ips: [h.ip] };
+      const svc = dir.service(to.name.text);
+      if (svc) {
+        if (svc.spec.type === "ExternalName")
+          throw new StepError(`Service ${to.name.text} is an ExternalName Service: it has no address, only a DNS CNAME to ${svc.spec.externalName}`);
+        if (!svc.spec.clusterIP || svc.spec.clusterIP === "None")
+          throw new StepError(`Service ${to.name.text} is headless: it has no cluster IP; send to its DNS name to reach its pods`);
+        return { ips: [svc.spec.clusterIP] };
+      }
+      throw new StepError(`unknown name \`${to.name.text}\``);
+    }
+    case "dns": {
+      const res = await resolveDns(run, from, to.name.text);
+      if (res.kind !== "answer") throw new StepError(res.message);
+      const ips = res.ips;
+      if (ips.length === 0) throw new StepError(`${to.name.text} resolved to no address`);
+      return { ips, note: `${to.name.text} resolved to ${ips.join(", ")}` };
+    }
+  }
+}
+
+type DnsResolution =
+  | { kind: "answer"; ips: string[]; cname: string | null; fqdn: string; branch: ProbeBranch }
+  | { kind: "nxdomain"; message: string; branch: ProbeBranch | null }
+  | { kind: "fails"; message: string; branch: ProbeBranch | null };
+
+/**
+ * A pod's stub resolver: each search-path candidate in turn, as a real UDP query to kube-dns's
+ * cluster IP through the network. Nodes and outside clients do not use the cluster's DNS.
+ */
+async function resolveDns(run: ScenarioRun, from: string, name: string): Promise<DnsResolution> {
+  const dir = run.dir;
+  const sender = dir.host(from);
+  if (!sender) throw new StepError(`unknown host \`${from}\``);
+  if (sender.kind !== "pod")
+    return {
+      kind: "fails",
+      message: `${name} does not resolve from ${from}: ${sender.kind === "client" ? "a client outside the cluster" : "a node"} does not use the cluster's DNS (kube-dns answers pods only)`,
+      branch: null,
+    };
+  const dnsIp = run.cp.dnsServerIp();
+  if (!dnsIp) return { kind: "fails", message: `the cluster runs no kube-dns (\`kube-dns off\`)`, branch: null };
+  const pod = run.cp.liveWorld().pods.find((p) => p.name === from)!;
+  const engine = await run.engine(run.ctx.engine === "kernel" ? "kernel" : "sim");
+  let last: ProbeBranch | null = null;
+  for (const cand of candidateNames(name, pod.namespace, run.cp.world.settings.clusterDomain)) {
+    const out = await engine.probe({ protocol: "udp", from: sender.host, dst: dnsIp, dport: 53, dnsQuery: { name: cand, type: "A" } });
+    const ok = out.branches.find((b) => b.result === "connected" && b.dns);
+    if (!ok) {
+      const b = out.branches[0] ?? null;
+      return {
+        kind: "fails",
+        message: `no DNS server answered ${from}'s query to ${dnsIp}:53 (${b ? describeResult(b, dir) : "no outcome"})${b ? `: ${b.explanation}` : ""}`,
+        branch: b,
+      };
+    }
+    last = ok;
+    const dns = ok.dns!;
+    if (dns.rcode === "NOERROR" && dns.answers.length > 0) {
+      const cname = dns.answers.find((a) => a.type === "CNAME")?.value ?? null;
+      return { kind: "answer", ips: dns.answers.filter((a) => a.type === "A").map((a) => a.value), cname, fqdn: cand, branch: ok };
+    }
+  }
+  return { kind: "nxdomain", message: `${name} does not exist (NXDOMAIN for every name in ${from}'s search path)`, branch: last };
+}
+
+async function runProbe(run: ScenarioRun, req: ProbeRequest, ctx: ScenarioContext): Promise<{ outcome: ProbeOutcome; disagreements: string[] }> {
+  if (ctx.engine === "sim" || ctx.engine === "kernel") {
+    const e = await run.engine(ctx.engine);
+    return { outcome: await e.probe(req), disagreements: [] };
+  }
+  const sim = await (await run.engine("sim")).probe(req);
+  const expectEndpoints = [...new Set(sim.branches.map((b) => b.deliveredTo?.host).filter((x): x is string => !!x))];
+  const kernel = await (await run.engine("kernel")).probe(req, { expectEndpoints });
+  return { outcome: sim, disagreements: compareOutcomes(sim, kernel, run.dir) };
+}
+
+/** Merges the outcomes of a probe sent to several addresses (a DNS name with several A records). */
+function mergeOutcomes(outs: ProbeOutcome[]): ProbeOutcome {
+  if (outs.length === 1) return outs[0]!;
+  const share = 1 / outs.length;
+  return {
+    request: outs[0]!.request,
+    engine: outs[0]!.engine,
+    branches: outs.flatMap((o) => o.branches.map((b) => ({ ...b, probability: b.probability * share, choices: [`address ${o.request.dst}`, ...b.choices] }))),
+  };
+}
+
+function failedStep(base: Omit<StepResult, "status" | "branches" | "expectations">, error: string, expects: ast.Expectation[]): StepResult {
+  return {
+    ...base,
+    status: "failed",
+    branches: [],
+    error,
+    expectations: expects.map((e) => ({
+      text: e.pos ? base.text : "",
+      quantifier: e.quantifier,
+      status: "failed",
+      pos: e.pos,
+      expected: "",
+      got: error,
+      failingBranches: [],
+    })),
+  };
+}
+
+export async function runScenario(sc: ast.ScenarioBlock, ctx: ScenarioContext): Promise<ScenarioResult> {
+  const started = performance.now();
+  const run = new ScenarioRun(ctx, ctx.base, cloneRuntime(ctx.runtime));
+  const steps: StepResult[] = [];
+  const disagreements: string[] = [];
+  try {
+    for (const st of sc.statements) {
+      const base = { text: stepText(ctx.lines, st.pos), pos: st.pos, sourceLine: sourceLine(ctx.lines, st.pos) };
+      try {
+        steps.push(await runStatement(run, st, base, ctx, disagreements));
+      } catch (err) {
+        if (!(err instanceof StepError)) throw err;
+        const expects = "expects" in st ? (st.expects as ast.Expectation[]) : [];
+        steps.push(failedStep({ ...base, kind: st.kind === "send" || st.kind === "trace" || st.kind === "resolve" || st.kind === "nslookup" || st.kind === "show" ? st.kind : "change" }, err.message, expects));
+      }
+    }
+  } finally {
+    await run.close();
+  }
+  const failed = steps.some((s) => s.status === "failed") || disagreements.length > 0;
+  if (!ctx.verbose) for (const s of steps) if (s.status === "passed" && s.kind !== "trace") for (const b of s.branches) b.trace = [];
+  return {
+    title: sc.title.value,
+    tags: sc.tags.map((t) => t.text),
+    pos: sc.pos,
+    status: failed ? "failed" : "passed",
+    durationMs: performance.now() - started,
+    steps,
+    engine: ctx.engine,
+    ...(ctx.engine === "both" ? { disagreements } : {}),
+  };
+}
+
+async function runStatement(
+  run: ScenarioRun,
+  st: ast.ScenarioStmt,
+  base: { text: string; pos: Position; sourceLine: string },
+  ctx: ScenarioContext,
+  disagreements: string[],
+): Promise<StepResult> {
+  switch (st.kind) {
+    case "send":
+    case "trace": {
+      const dir = run.dir;
+      const sender = dir.host(st.from.text);
+      if (!sender) throw new StepError(`unknown host \`${st.from.text}\``);
+      const { ips } = await resolveTarget(run, st.from.text, st.to);
+      const outs: ProbeOutcome[] = [];
+      for (const ip of ips) {
+        const req: ProbeRequest = { protocol: st.protocol.value === "UDP" ? "udp" : "tcp", from: sender.host, dst: ip, dport: st.port.value };
+        const r = await runProbe(run, req, ctx);
+        outs.push(r.outcome);
+        for (const d of r.disagreements) disagreements.push(`${base.text}: ${d}`);
+      }
+      const outcome = mergeOutcomes(outs);
+      const expectations: ExpectationResult[] = st.expects.map((e) => judge(e, outcome.branches, (b) => judgePacketBranch(e.check, b, dir), dir));
+      return {
+        ...base,
+        kind: st.kind,
+        status: expectations.every((x) => x.status === "passed") ? "passed" : "failed",
+        branches: outcome.branches,
+        ...(st.kind === "trace" ? { output: formatTrace(outcome.branches, dir) } : {}),
+        expectations,
+      };
+    }
+    case "resolve":
+    case "nslookup": {
+      const res = await resolveDns(run, st.from.text, st.query.text);
+      const dir = run.dir;
+      const branch: ProbeBranch = res.branch
+        ? { ...res.branch, probability: 1 }
+        : {
+            probability: 1, choices: [], result: "timeout", signal: "none", replyFrom: null, deliveredTo: null, sourceSeen: null,
+            via: [], masqueraded: false, explanation: res.kind === "answer" ? "" : res.message, trace: [],
+          };
+      if (res.kind !== "answer") branch.explanation = res.message;
+      const expectations = st.expects.map((e) =>
+        judge(e, [branch], () => {
+          const c = e.check;
+          const got = res.kind === "answer"
+            ? `${res.cname ? `cname ${res.cname}` : ""}${res.cname && res.ips.length ? ", " : ""}${res.ips.length ? `answer ${res.ips.join(" ")}` : ""}` || "an empty answer"
+            : res.kind === "nxdomain" ? "nxdomain" : `no answer: ${res.message}`;
+          switch (c.kind) {
+            case "answer": {
+              const want = c.ips.map((i) => i.text).sort();
+              const have = res.kind === "answer" ? [...res.ips].sort() : [];
+              return { ok: res.kind === "answer" && want.length === have.length && want.every((w, i) => w === have[i]), got };
+            }
+            case "cname":
+              return { ok: res.kind === "answer" && res.cname === c.host.text.toLowerCase().replace(/\.$/, ""), got };
+            case "nxdomain":
+              return { ok: res.kind === "nxdomain", got };
+            case "fails":
+              return { ok: res.kind === "fails", got };
+          }
+        }, dir),
+      );
+      const output = st.kind === "nslookup" ? nslookupText(run, st.query.text, res) : resolveText(st.query.text, res);
+      return {
+        ...base,
+        kind: st.kind,
+        status: expectations.every((x) => x.status === "passed") ? "passed" : "failed",
+        branches: [branch],
+        output,
+        expectations,
+      };
+    }
+    case "show": {
+      const output = await showText(run, st.what);
+      const expectations = st.expects.map((e) => judgeShow(e, output));
+      return { ...base, kind: "show", status: expectations.every((x) => x.status === "passed") ? "passed" : "failed", branches: [], output, expectations };
+    }
+    default: {
+      const next = await applyChange(run.cp, st, ctx.change, (node) => run.cp.rules(node));
+      if (next.error) throw new StepError(next.error);
+      await run.reset(next.world, next.runtime);
+      return { ...base, kind: "change", status: "passed", branches: [], expectations: [] };
+    }
+  }
+}
+
+function resolveText(name: string, res: DnsResolution): string {
+  if (res.kind === "answer") {
+    const lines = [`${res.fqdn}`];
+    if (res.cname) lines.push(`  CNAME ${res.cname}`);
+    for (const ip of res.ips) lines.push(`  A     ${ip}`);
+    return lines.join("\n");
+  }
+  return `${name}: ${res.message}`;
+}
+
+/** busybox 1.28 `nslookup` (the image the Kubernetes DNS debugging guide uses). */
+function nslookupText(run: ScenarioRun, name: string, res: DnsResolution): string {
+  const server = run.cp.dnsServerIp() ?? "127.0.0.1";
+  const serverName = res.kind === "fails" ? "" : ` kube-dns.kube-system.svc.${run.cp.world.settings.clusterDomain}`;
+  const head = [`Server:    ${server}`, `Address 1: ${server}${serverName}`, ""];
+  if (res.kind !== "answer" || res.ips.length === 0) return [...head, `nslookup: can't resolve '${name}'`].join("\n");
+  const svcByIp = new Map(run.cp.services().flatMap((s) => (s.spec.clusterIP && s.spec.clusterIP !== "None" ? [[s.spec.clusterIP, `${s.metadata.name}.${s.metadata.namespace ?? "default"}.svc.${run.cp.world.settings.clusterDomain}`] as const] : [])));
+  const podByIp = new Map(run.cp.liveWorld().pods.map((p) => [p.ip, `${p.ip.replace(/\./g, "-")}.${p.namespace}.pod.${run.cp.world.settings.clusterDomain}`] as const));
+  return [
+    ...head,
+    `Name:      ${name}`,
+    ...res.ips.map((ip, i) => `Address ${i + 1}: ${ip}${svcByIp.get(ip) ? " " + svcByIp.get(ip) : podByIp.get(ip) ? " " + podByIp.get(ip) : ""}`),
+  ].join("\n");
+}
+
+async function showText(run: ScenarioRun, what: ast.ShowSubject): Promise<string> {
+  const dir = run.dir;
+  const nodeOf = (n: ast.Name): string => {
+    const h = dir.host(n.text);
+    if (!h || h.kind !== "node") throw new StepError(`unknown node \`${n.text}\``);
+    return h.host;
+  };
+  const engine = async (): Promise<Engine> => run.engine(run.ctx.engine === "kernel" ? "kernel" : "sim");
+  switch (what.subject) {
+    case "iptables":
+      return filterIptables(run.cp.rules(nodeOf(what.node)), what.table?.value ?? null, what.chain?.text ?? null);
+    case "services":
+      return servicesView(run.cp.services());
+    case "endpoints": {
+      const svc = dir.service(what.service.text);
+      if (!svc) throw new StepError(`unknown Service \`${what.service.text}\``);
+      return endpointsView(svc, run.cp.slices());
+    }
+    case "pods":
+      return podsView(run.cp.liveWorld(), run.cp.runtime.failedNodes);
+    case "routes":
+      return (await engine()).routesText(nodeOf(what.node));
+    case "conntrack":
+      return (await engine()).conntrackList(nodeOf(what.node));
+    case "hairpin":
+      return (await engine()).hairpinText(nodeOf(what.node));
+    case "bridge":
+      return (await engine()).bridgeText(nodeOf(what.node));
+  }
+}
+
+/** One table (and optionally one chain) of an iptables-save text, still in iptables-save form. */
+export function filterIptables(text: string, table: string | null, chain: string | null): string {
+  const out: string[] = [];
+  let current: string | null = null;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) current = line.slice(1);
+    if (table && current !== table) continue;
+    if (chain) {
+      if (line.startsWith(`:${chain} `) || line.startsWith(`-A ${chain} `) || line.startsWith("*")) out.push(line);
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join("\n").replace(/\n+$/, "");
+}
+
+function judgeShow(e: ast.Expectation, output: string): ExpectationResult {
+  const c = e.check as ast.ShowCheck;
+  let ok = false;
+  let expected = "";
+  let got = "";
+  switch (c.kind) {
+    case "contains":
+      ok = output.includes(c.text.value);
+      expected = `contains "${c.text.value}"`;
+      got = ok ? expected : "the text does not contain it";
+      break;
+    case "lines": {
+      const n = output === "" ? 0 : output.split("\n").length;
+      ok = n === c.count.value;
+      expected = `lines ${c.count.value}`;
+      got = `${n} lines`;
+      break;
+    }
+    case "text": {
+      const norm = (s: string): string => s.split("\n").map((l) => l.trimEnd()).join("\n").trim();
+      ok = norm(output) === norm(c.heredoc.dedented);
+      expected = "the text block";
+      got = ok ? expected : firstDifference(norm(c.heredoc.dedented), norm(output));
+      break;
+    }
+  }
+  if (e.quantifier === "never") ok = !ok;
+  return { text: expected, quantifier: e.quantifier, status: ok ? "passed" : "failed", pos: e.pos, expected, got, failingBranches: [] };
+}
+
+function firstDifference(want: string, have: string): string {
+  const a = want.split("\n");
+  const b = have.split("\n");
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return `line ${i + 1} differs: expected ${JSON.stringify(a[i] ?? "<end>")}, got ${JSON.stringify(b[i] ?? "<end>")}`;
+  }
+  return "the text differs";
+}
