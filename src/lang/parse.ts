@@ -94,7 +94,8 @@ function parseUnsafe(text: string, file: string): ParseResult {
     const suggestion = parser.state.suggestions.get(t);
     diagnostics.push({ severity: "error", code: "parse", message: e.message, pos, ...(suggestion ? { suggestion } : {}) });
   }
-  diagnostics.push(...parser.semantic);
+  // Positions built from tokens put in by recovery are NaN; such a report belongs at the end.
+  for (const d of parser.semantic) diagnostics.push(Number.isNaN(d.pos.line) || Number.isNaN(d.pos.column) ? { ...d, pos: endOfFile() } : d);
 
   // At most one diagnostic per line: the leftmost, and the first reported among equals.
   const ordered = diagnostics

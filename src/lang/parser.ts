@@ -388,7 +388,8 @@ class SvcspecParser extends EmbeddedActionsParser {
           this.ACTION(() => {
             const block = this.state.blocks[this.state.blocks.length - 1];
             const next = this.LA(1);
-            if (!block) return;
+            // A `{` put in by recovery was reported missing already.
+            if (!block || this.recovered(block.open)) return;
             const where = next.tokenType === EOF ? "the end of the file" : `\`${next.image}\` on line ${next.startLine}`;
             this.report(this.pos(block.open), `this \`{\` of the ${kind} block is never closed: add \`}\` before ${where}`);
           });
