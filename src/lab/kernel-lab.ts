@@ -317,6 +317,17 @@ export class KernelLab implements SyncDestroyable {
     return stdout;
   }
 
+  /** The hairpin_mode flag of every bridge port, read from the namespace's sysfs. */
+  async hairpinText(host: string): Promise<string> {
+    const script = 'for f in /sys/class/net/*/brport/hairpin_mode; do [ -e "$f" ] && echo "$f: $(cat "$f")"; done; true';
+    return (await shIn(this.ns(host), script)).stdout;
+  }
+
+  /** `ip link show type bridge`: each bridge with its flags (PROMISC when set). */
+  async bridgeText(host: string): Promise<string> {
+    return (await runIn(this.ns(host), ["ip", "link", "show", "type", "bridge"])).stdout;
+  }
+
   /** Process ids of the lab's running agents (for leak checks). */
   agentPids(): number[] {
     return [...this.agents.values()].map((a) => a.pid).filter((p): p is number => typeof p === "number");

@@ -17,6 +17,8 @@ export interface RuleOptions {
   localDrop?: boolean;
   /** Keep the SEP rule `-s 10.244.1.5/32 -j KUBE-MARK-MASQ` (hairpin rows). */
   hairpinMasq?: boolean;
+  /** b2 (10.244.2.5:80) is a second endpoint of default/nginx, chosen with probability 1/2. */
+  secondEndpoint?: boolean;
 }
 
 export function nodeRules(o: RuleOptions): string {
@@ -70,6 +72,7 @@ export function nodeRules(o: RuleOptions): string {
     ":KUBE-SVC-NGINXEXT0000000 - [0:0]",
     ":KUBE-EXT-NGINXEXT0000000 - [0:0]",
     ":KUBE-SEP-NGINXEXT100000 - [0:0]",
+    ...(o.secondEndpoint ? [":KUBE-SEP-B20000000000000 - [0:0]"] : []),
     ...(local && o.hasLocalEndpoint ? [":KUBE-SVL-NGINXHTTP0000000 - [0:0]"] : []),
     '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
@@ -105,7 +108,14 @@ export function nodeRules(o: RuleOptions): string {
   const sepMasq = (o.hairpinMasq ?? true) ? ["-A KUBE-SEP-NGINX1000000000 -m comment --comment default/nginx:http -s 10.244.1.5 -j KUBE-MARK-MASQ"] : [];
   nat.push(
     '-A KUBE-SVC-NGINXHTTP0000000 -m comment --comment "default/nginx:http cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 8080 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ',
-    '-A KUBE-SVC-NGINXHTTP0000000 -m comment --comment "default/nginx:http -> 10.244.1.5:80" -j KUBE-SEP-NGINX1000000000',
+    ...(o.secondEndpoint
+      ? [
+          '-A KUBE-SVC-NGINXHTTP0000000 -m comment --comment "default/nginx:http -> 10.244.1.5:80" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-NGINX1000000000',
+          '-A KUBE-SVC-NGINXHTTP0000000 -m comment --comment "default/nginx:http -> 10.244.2.5:80" -j KUBE-SEP-B20000000000000',
+          "-A KUBE-SEP-B20000000000000 -m comment --comment default/nginx:http -s 10.244.2.5 -j KUBE-MARK-MASQ",
+          "-A KUBE-SEP-B20000000000000 -m comment --comment default/nginx:http -m tcp -p tcp -j DNAT --to-destination 10.244.2.5:80",
+        ]
+      : ['-A KUBE-SVC-NGINXHTTP0000000 -m comment --comment "default/nginx:http -> 10.244.1.5:80" -j KUBE-SEP-NGINX1000000000']),
     ...sepMasq,
     "-A KUBE-SEP-NGINX1000000000 -m comment --comment default/nginx:http -m tcp -p tcp -j DNAT --to-destination 10.244.1.5:80",
     '-A KUBE-EXT-NGINXEXT0000000 -m comment --comment "masquerade traffic for default/nginx-ext external destinations" -j KUBE-MARK-MASQ',
@@ -124,8 +134,8 @@ const PLAIN_SYSCTLS: Sysctls = { ipForward: false, routeLocalnet: false, bridgeN
 
 export interface HandTopologyOptions {
   rules?: Omit<RuleOptions, "hasLocalEndpoint">;
-  /** Where the router sends 198.51.100.10 (4b/4c), if anywhere. */
-  externalIpVia?: "node1" | "node2";
+  /** Where the router sends 198.51.100.10 (4b/4c), if anywhere; "both": ECMP over the nodes. */
+  externalIpVia?: "node1" | "node2" | "both";
   /** node1's bridge-nf-call-iptables (hairpin rows). */
   bridgeNf?: boolean;
   hairpin?: boolean;
@@ -163,7 +173,8 @@ export function handTopology(o: HandTopologyOptions = {}): Topology {
     listeners,
     up: true,
   });
-  const routerRoutes = o.externalIpVia ? [{ dst: "198.51.100.10/32", via: [o.externalIpVia === "node1" ? "192.168.1.11" : "192.168.1.12"] }] : [];
+  const via = { node1: ["192.168.1.11"], node2: ["192.168.1.12"], both: ["192.168.1.11", "192.168.1.12"] };
+  const routerRoutes = o.externalIpVia ? [{ dst: "198.51.100.10/32", via: via[o.externalIpVia] }] : [];
   return {
     hosts: [
       {
@@ -194,7 +205,7 @@ export function handTopology(o: HandTopologyOptions = {}): Topology {
       node(1, "nginx-1", "10.244.1.5"),
       node(2, "b2", "10.244.2.5"),
       pod("nginx-1", "10.244.1.5", "10.244.1.1", [{ protocol: "TCP", port: 80, app: "echo" }, ...(o.extraListeners ?? [])]),
-      pod("b2", "10.244.2.5", "10.244.2.1", []),
+      pod("b2", "10.244.2.5", "10.244.2.1", o.rules?.secondEndpoint ? [{ protocol: "TCP", port: 80, app: "echo" }] : []),
     ],
     segments: [
       { name: "client-net", kind: "veth" },
