@@ -119,7 +119,8 @@ describe("dispatch index ≡ linear scan", () => {
     stat: fc.boolean(),
     target: fc.constantFrom("ACCEPT", "DROP", "REJECT", "SUB", "RETURN", ""),
   });
-  const toRule = (r: fc.GetValue<typeof ruleArb>): string => {
+  type RuleSpec = typeof ruleArb extends fc.Arbitrary<infer T> ? T : never;
+  const toRule = (r: RuleSpec): string => {
     let s = "-A INPUT";
     if (r.d) s += `${r.d.neg ? " !" : ""} -d ${r.d.a}/${r.d.len}`;
     if (r.s) s += ` -s ${r.s}`;
