@@ -14,6 +14,8 @@ export interface EndpointInfo {
   serving: boolean;
   terminating: boolean;
   isLocal: boolean;
+  /** The KUBE-SEP chain name, filled in once by the writer (each endpoint belongs to one service port). */
+  chain?: string;
 }
 
 /** Key of the endpoints map: "ns/svc" + ":" + port name (always with the colon) + "/" + PROTOCOL. */

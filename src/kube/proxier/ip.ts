@@ -97,8 +97,42 @@ export function formatIP(ip: ParsedIP): string {
   return `${left}::${right}`;
 }
 
+/**
+ * Dotted-quad fast path (every endpoint goes through here): scan once; when the text is already
+ * canonical (no leading zeros) hand it back unchanged.
+ */
+function canonicalIPv4(text: string): string | null {
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  let canonical = true;
+  let out = "";
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255) return null;
+      if (digits > 1 && text.charCodeAt(i - digits) === 48) canonical = false;
+      out += (octets === 0 ? "" : ".") + value;
+      octets++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return null;
+      value = value * 10 + (c - 48);
+    } else {
+      return null;
+    }
+  }
+  if (octets !== 4) return null;
+  return canonical ? text : out;
+}
+
 /** Parse sloppily and print canonically; null when it is not an address. */
 export function canonicalIP(text: string): { family: Family; text: string } | null {
+  if (!text.includes(":")) {
+    const v4 = canonicalIPv4(text);
+    return v4 === null ? null : { family: 4, text: v4 };
+  }
   const ip = parseIPSloppy(text);
   return ip ? { family: ip.family, text: formatIP(ip) } : null;
 }

@@ -280,7 +280,7 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     }
 
     for (const ep of cats.allReachable) {
-      const chain = endpointChainName(spn, proto, ep.endpoint);
+      const chain = sepName(sp, ep);
       natChains.push(`:${chain} - [0:0]`);
       const head = `-A ${chain}${sepComment(spn)}`;
       // Hairpin: an endpoint reaching itself through the Service must be masqueraded.
@@ -318,6 +318,12 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   return parts.join("\n");
 }
 
+/** SEP chain names, hashed once per endpoint (SVC, SVL and the SEP chain itself all need it). */
+function sepName(sp: ServicePortInfo, ep: EndpointInfo): string {
+  if (ep.chain === undefined) ep.chain = endpointChainName(sp.nameString, sp.proto, ep.endpoint);
+  return ep.chain;
+}
+
 function writeServiceToEndpointRules(
   natRules: string[],
   sp: ServicePortInfo,
@@ -326,18 +332,18 @@ function writeServiceToEndpointRules(
   largeClusterMode: boolean,
 ): void {
   const spn = sp.nameString;
-  const sepNames = endpoints.map((ep) => endpointChainName(spn, sp.proto, ep.endpoint));
+  const names = endpoints.map((ep) => sepName(sp, ep));
   const comment = (ep: EndpointInfo) => (largeClusterMode ? "" : ` -m comment --comment "${spn} -> ${ep.endpoint}"`);
   if (sp.sessionAffinityClientIP) {
     endpoints.forEach((ep, i) => {
       natRules.push(
-        `-A ${chain}${comment(ep)} -m recent --name ${sepNames[i]} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sepNames[i]}`,
+        `-A ${chain}${comment(ep)} -m recent --name ${names[i]} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${names[i]}`,
       );
     });
   }
   const n = endpoints.length;
   endpoints.forEach((ep, i) => {
     const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : "";
-    natRules.push(`-A ${chain}${comment(ep)}${stat} -j ${sepNames[i]}`);
+    natRules.push(`-A ${chain}${comment(ep)}${stat} -j ${names[i]}`);
   });
 }
