@@ -8,6 +8,7 @@
 // the request and the source it saw); counter rules in the client's mangle INPUT (what came
 // back and from whom); and the conntrack tables of the nodes (the path and every NAT rewrite).
 
+import { existsSync } from "node:fs";
 import type { Endpoint4, ProbeBranch, ProbeOutcome, ProbeRequest, Signal, TraceEvent } from "../net/outcome.js";
 import type { HostSpec, Topology } from "../net/topology.js";
 import { Agent, type AgentProbeReply, type SeenEvent } from "./agent-client.js";
@@ -15,7 +16,7 @@ import { deleteNamespacesSync, registerLab, unregisterLab, type SyncDestroyable 
 import { followFlow, parseConntrack, type ConntrackEntry, type FlowHop } from "./conntrack.js";
 import { counterReplyFrom, failureSignal, parseProbeCounters, PROBE_CHAIN, probeChainRestore, type ProbeCounters } from "./counters.js";
 import type { DnsZone } from "./dns-wire.js";
-import { checkPrerequisites, run, runIn, shIn, type IptablesBackend } from "./exec.js";
+import { checkPrerequisites, LabPrerequisiteError, run, runIn, shIn, type IptablesBackend } from "./exec.js";
 import { newLabPrefix } from "./names.js";
 import { planLab, type LabPlan } from "./plan.js";
 
@@ -92,6 +93,12 @@ export class KernelLab implements SyncDestroyable {
   static async create(topology: Topology, options: KernelLabOptions = {}): Promise<KernelLab> {
     const started = performance.now();
     const prereq = checkPrerequisites();
+    // Bridge netfilter decides the hairpin rows; without the module the sysctl does not exist
+    // and bridged traffic would silently skip iptables. Loading a kernel module is the
+    // operator's call (it changes bridges in every namespace), so ask rather than do it.
+    if (topology.hosts.some((h) => h.bridges.length > 0 && h.sysctls.bridgeNfCallIptables) && !existsSync("/proc/sys/net/bridge/bridge-nf-call-iptables")) {
+      throw new LabPrerequisiteError(["the br_netfilter kernel module (run `modprobe br_netfilter` once)"]);
+    }
     const prefix = options.prefix ?? newLabPrefix();
     if (!/^[a-z][a-z0-9]{2,11}$/.test(prefix)) throw new Error(`lab prefix "${prefix}" must be 3-12 lowercase letters and digits`);
     const plan = planLab(topology, prefix);
