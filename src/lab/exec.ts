@@ -103,6 +103,8 @@ export function checkPrerequisites(): LabPrerequisites {
     if (works(tool, ["--version"]) === null) missing.push(`\`${tool}\` (Debian package iptables)`);
   }
   if (version === null) missing.push("`iptables` (Debian package iptables)");
+  // kube-proxy's rules count packets with -m nfacct; the counters are created with `nfacct`.
+  if (works("nfacct", ["version"]) === null) missing.push("`nfacct` (Debian package nfacct)");
   if (works("sh", ["-c", "true"]) === null) missing.push("a POSIX shell `sh`");
   if (missing.length > 0) throw new LabPrerequisiteError(missing);
   const v = version!.trim();

@@ -173,10 +173,20 @@ export function planLab(topology: Topology, prefix: string): LabPlan {
       // interface explicitly (the kernel uses the larger of "all" and the interface's value).
       `for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo ${s.rpFilter} > "$f"; done`,
     );
-    // The node's full tables, as kube-proxy left them: one restore per node, from stdin.
-    if (host.iptables && host.up) script.push("iptables-restore");
+    // The node's full tables, as kube-proxy left them: one restore per node, from stdin. The
+    // nfacct counters the rules name must exist first (kube-proxy ensures them at start-up;
+    // `-m nfacct` on a missing counter makes the restore fail). They are per network namespace.
+    if (host.iptables && host.up) {
+      for (const name of nfacctCounters(host.iptables)) script.push(`nfacct add ${name} >/dev/null 2>&1 || nfacct get ${name} >/dev/null`);
+      script.push("iptables-restore");
+    }
     return { ns, host, segment: null, setup: script.filter((l) => l).join("\n") };
   });
 
   return { namespaces: [...hosts, ...switches], links, hostNamespaces };
+}
+
+/** The nfacct counter names an iptables text uses (`-m nfacct --nfacct-name NAME`). */
+export function nfacctCounters(iptables: string): string[] {
+  return [...new Set([...iptables.matchAll(/--nfacct-name\s+(\S+)/g)].map((m) => m[1]!))];
 }

@@ -43,3 +43,38 @@ export const simEngine: EngineFactory = async (topology, opts) => {
   };
 };
 
+
+/** The kube-dns zone as the kernel engine's DNS server takes it. */
+function labZone(zone: unknown): import("../lab/index.js").DnsZone {
+  const out: import("../lab/index.js").DnsZone = {};
+  const z = zone as import("../kube/dns.js").DnsZone | undefined;
+  for (const [name, rec] of z?.records ?? []) out[name] = rec.cname ? { CNAME: rec.cname } : { A: rec.a };
+  return out;
+}
+
+/** The kernel engine: the topology built from real network namespaces (loaded on first use). */
+export const kernelEngine: EngineFactory = async (topology, opts) => {
+  const { KernelLab } = await import("../lab/index.js");
+  const lab = await KernelLab.create(topology, { dnsZone: labZone(opts.dnsZone) });
+  return {
+    name: "kernel",
+    probe: (req, hints) => lab.probe(req, { expectEndpoints: hints?.expectEndpoints }),
+    conntrackList: (h) => lab.conntrackList(h),
+    routesText: (h) => lab.routesText(h),
+    hairpinText: (h) => lab.hairpinText(h),
+    bridgeText: (h) => lab.bridgeText(h),
+    close: () => lab.destroy(),
+  };
+};
+
+/** Why the kernel engine cannot run on this machine, or null when it can. */
+export async function kernelEngineProblem(): Promise<string | null> {
+  const { checkPrerequisites, LabPrerequisiteError } = await import("../lab/index.js");
+  try {
+    checkPrerequisites();
+    return null;
+  } catch (err) {
+    if (err instanceof LabPrerequisiteError) return err.message;
+    throw err;
+  }
+}

@@ -12,7 +12,7 @@ import { freshRuntime } from "../kube/runtime.js";
 import type { ExecuteFile, ExecuteOptions, ListScenarios, ScenarioRef } from "./executor-api.js";
 import type { FileResult, ScenarioResult } from "./result.js";
 import { runScenario, type ScenarioContext } from "./scenario.js";
-import { simEngine } from "./engine.js";
+import { kernelEngine, kernelEngineProblem, simEngine } from "./engine.js";
 
 interface Loaded {
   text: string | null;
@@ -105,13 +105,20 @@ export const executeFile: ExecuteFile = async (path, opts) => {
   const diagnostics = [...l.diagnostics, ...withSourceLines(built.diagnostics, textOf)];
   if (!built.world || diagnostics.some((d) => d.severity === "error")) return result({ status: "error", diagnostics });
 
+  if (opts.engine !== "sim") {
+    const problem = await kernelEngineProblem();
+    if (problem) {
+      const pos = { file: path, line: 1, column: 1, endLine: 1, endColumn: 1 };
+      return result({ status: "error", diagnostics: [...diagnostics, { severity: "error", code: "engine", message: `--engine ${opts.engine}: ${problem}`, pos }] });
+    }
+  }
   const lines = l.text.split("\n").map((x) => x.replace(/\r$/, ""));
   const ctx: ScenarioContext = {
     base: built.world,
     runtime: freshRuntime(),
     lines,
     engine: opts.engine,
-    engines: { sim: simEngine },
+    engines: { sim: simEngine, kernel: kernelEngine },
     verbose: opts.verbose,
     change: { file: path, readFile, lines },
   };
