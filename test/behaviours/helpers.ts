@@ -15,7 +15,10 @@ export class SpecRun {
 
   scenario(title: string): ScenarioResult {
     const s = this.result.scenarios.find((x) => x.title === title);
-    if (!s) throw new Error(`no scenario "${title}" in ${this.result.scenarios.map((x) => JSON.stringify(x.title)).join(", ")}`);
+    if (!s) {
+      const diags = this.result.diagnostics.map((d) => `${d.pos.line}:${d.pos.column} ${d.message}`).join("; ");
+      throw new Error(`no scenario "${title}" in [${this.result.scenarios.map((x) => JSON.stringify(x.title)).join(", ")}]${diags ? `; diagnostics: ${diags}` : ""}`);
+    }
     return s;
   }
 
