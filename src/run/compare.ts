@@ -1,37 +1,34 @@
-// `--engine both`: where the simulator and the real kernel disagree on a probe. Compared: the
-// set of outcomes, the set of endpoints reached, the source each endpoint saw and where the
-// reply came from (addresses only: ports chosen by --random-fully differ run to run, and
-// probabilities are exact in the simulator but sampled in the kernel).
+// `--engine both`: where the simulator and the real kernel disagree on a probe. The simulator
+// enumerates every branch with its probability; the kernel samples (it repeats a probe until it
+// has seen every endpoint the simulator predicts, within a bound). So the kernel must reach
+// exactly the endpoints the simulator predicts, and everything else it observed — outcomes,
+// the source each endpoint saw, where replies came from — must be among the simulator's
+// branches. Addresses only: ports chosen by --random-fully differ run to run.
 
 import type { ProbeBranch, ProbeOutcome } from "../net/outcome.js";
 import type { Directory } from "./directory.js";
 
-const setOf = (xs: Array<string | null | undefined>): string[] => [...new Set(xs.map((x) => x ?? "-"))].sort();
-const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+const uniq = (xs: string[]): string[] => [...new Set(xs)].sort();
 
-function byEndpoint(bs: ProbeBranch[], dir: Directory): Map<string, ProbeBranch> {
-  const m = new Map<string, ProbeBranch>();
-  for (const b of bs) m.set(b.deliveredTo ? dir.displayName(b.deliveredTo.host) : "-", b);
-  return m;
+function facts(bs: ProbeBranch[], dir: Directory) {
+  const ep = (b: ProbeBranch): string => (b.deliveredTo ? dir.displayName(b.deliveredTo.host) : "nobody");
+  return {
+    outcomes: uniq(bs.map((b) => b.result)),
+    endpoints: uniq(bs.filter((b) => b.deliveredTo).map(ep)),
+    seen: uniq(bs.filter((b) => b.sourceSeen).map((b) => `${ep(b)} saw ${b.sourceSeen!.ip}`)),
+    replies: uniq(bs.filter((b) => b.result === "connected" && b.replyFrom).map((b) => `${ep(b)} answered from ${b.replyFrom!.ip}`)),
+  };
 }
 
 export function compareOutcomes(sim: ProbeOutcome, kernel: ProbeOutcome, dir: Directory): string[] {
+  const s = facts(sim.branches, dir);
+  const k = facts(kernel.branches, dir);
   const out: string[] = [];
-  const rs = setOf(sim.branches.map((b) => b.result));
-  const rk = setOf(kernel.branches.map((b) => b.result));
-  if (!same(rs, rk)) out.push(`outcome: simulator ${rs.join("|")}, kernel ${rk.join("|")}`);
-  const es = byEndpoint(sim.branches, dir);
-  const ek = byEndpoint(kernel.branches, dir);
-  const ns = [...es.keys()].sort();
-  const nk = [...ek.keys()].sort();
-  if (!same(ns, nk)) out.push(`endpoints reached: simulator ${ns.join(",")}, kernel ${nk.join(",")}`);
-  for (const [ep, s] of es) {
-    const k = ek.get(ep);
-    if (!k || ep === "-") continue;
-    if ((s.sourceSeen?.ip ?? "-") !== (k.sourceSeen?.ip ?? "-"))
-      out.push(`source seen by ${ep}: simulator ${s.sourceSeen?.ip ?? "none"}, kernel ${k.sourceSeen?.ip ?? "none"}`);
-    if (s.result === "connected" && k.result === "connected" && (s.replyFrom?.ip ?? "-") !== (k.replyFrom?.ip ?? "-"))
-      out.push(`reply from (branch ${ep}): simulator ${s.replyFrom?.ip ?? "none"}, kernel ${k.replyFrom?.ip ?? "none"}`);
-  }
+  const notIn = (xs: string[], ys: string[]): string[] => xs.filter((x) => !ys.includes(x));
+  if (notIn(k.outcomes, s.outcomes).length) out.push(`outcome: simulator ${s.outcomes.join("|")}, kernel ${k.outcomes.join("|")}`);
+  if (s.endpoints.join() !== k.endpoints.join())
+    out.push(`endpoints reached: simulator ${s.endpoints.join(",") || "none"}, kernel ${k.endpoints.join(",") || "none"}`);
+  for (const x of notIn(k.seen, s.seen)) out.push(`kernel: ${x}; simulator: ${s.seen.join("; ") || "nothing seen"}`);
+  for (const x of notIn(k.replies, s.replies)) out.push(`kernel: ${x}; simulator: ${s.replies.join("; ") || "no reply"}`);
   return out;
 }

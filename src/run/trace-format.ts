@@ -6,9 +6,15 @@ import { branchLabel, describeResult } from "./expect.js";
 
 const PHASE: Record<TraceEvent["phase"], string> = { request: "→", reply: "←", error: "!" };
 
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 export function formatEvent(e: TraceEvent, dir: Directory): string {
   const where = e.hook ? `${e.table ? e.table + "/" : ""}${e.hook}` : e.kind;
-  const body = e.rule ? `${e.text}: ${e.rule}` : e.text;
+  // The engine's text repeats the host (and table and hook) for readers of the raw events;
+  // the columns already say them.
+  let text = e.text.replace(new RegExp(`^${escape(e.host)}:? `), "");
+  if (e.table && e.hook) text = text.replace(new RegExp(`^${escape(e.table)} ${escape(e.hook)} `), "");
+  const body = e.rule ? `${text}: ${e.rule}` : text;
   return `${PHASE[e.phase]} ${dir.displayName(e.host).padEnd(10)} ${where.padEnd(18)} ${body}`;
 }
 
