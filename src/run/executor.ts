@@ -12,6 +12,7 @@ import { freshRuntime } from "../kube/runtime.js";
 import type { ExecuteFile, ExecuteOptions, ListScenarios, ScenarioRef } from "./executor-api.js";
 import type { FileResult, ScenarioResult } from "./result.js";
 import { runScenario, type ScenarioContext } from "./scenario.js";
+import { ControlPlane } from "../cluster/control-plane.js";
 import { kernelEngine, kernelEngineProblem, simEngine } from "./engine.js";
 
 interface Loaded {
@@ -122,6 +123,7 @@ export const executeFile: ExecuteFile = async (path, opts) => {
     verbose: opts.verbose,
     change: { file: path, readFile, lines },
   };
+  ctx.baseControlPlane = new ControlPlane(ctx.base, ctx.runtime);
   const scenarios: ScenarioResult[] = [];
   let bailed = false;
   const blocks = l.spec.items.filter((i): i is ast.ScenarioBlock => i.kind === "scenario");

@@ -28,9 +28,19 @@ export interface ScenarioContext {
   engines: { sim: EngineFactory; kernel?: EngineFactory };
   verbose: boolean;
   change: ChangeContext;
+  /**
+   * The control plane of the unchanged base world, shared by every scenario of a file: it is
+   * immutable and memoised, so kube-proxy's rules, EndpointSlices, the DNS zone and the topology
+   * are derived once per file instead of once per scenario. Scenarios that change something get
+   * their own (changes clone the runtime). Without it each scenario derives its own.
+   */
+  baseControlPlane?: ControlPlane;
 }
 
 class StepError extends Error {}
+
+/** Names → hosts/Services of a control plane's world; shared with every run on that (immutable) plane. */
+const directories = new WeakMap<ControlPlane, Directory>();
 
 /** The live state of one scenario run. */
 class ScenarioRun {
@@ -40,14 +50,16 @@ class ScenarioRun {
 
   constructor(
     readonly ctx: ScenarioContext,
-    world: World,
-    runtime: ClusterRuntime,
+    cp: ControlPlane,
   ) {
-    this.cp = new ControlPlane(world, runtime);
+    this.cp = cp;
   }
 
   get dir(): Directory {
-    return (this.dirCache ??= new Directory(this.cp.liveWorld(), this.cp.services()));
+    if (this.dirCache) return this.dirCache;
+    let d = directories.get(this.cp);
+    if (!d) directories.set(this.cp, (d = new Directory(this.cp.liveWorld(), this.cp.services())));
+    return (this.dirCache = d);
   }
 
   async engine(kind: "sim" | "kernel"): Promise<Engine> {
@@ -217,7 +229,7 @@ function failedStep(base: Omit<StepResult, "status" | "branches" | "expectations
 
 export async function runScenario(sc: ast.ScenarioBlock, ctx: ScenarioContext): Promise<ScenarioResult> {
   const started = performance.now();
-  const run = new ScenarioRun(ctx, ctx.base, cloneRuntime(ctx.runtime));
+  const run = new ScenarioRun(ctx, ctx.baseControlPlane ?? new ControlPlane(ctx.base, cloneRuntime(ctx.runtime)));
   const steps: StepResult[] = [];
   const disagreements: string[] = [];
   try {

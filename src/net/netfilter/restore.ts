@@ -22,6 +22,33 @@ export function loadRuleset(text: string, file?: string): Ruleset {
   return applyRestore(emptyRuleset(), text, { noflush: false, ...(file !== undefined ? { file } : {}) });
 }
 
+// Compiled `-A` lines by table and line text. A rule's compiled form depends only on its table,
+// its words, and whether its -j/-g name is a user chain of the table at that point; nothing else
+// of the restore reaches it. Scenarios and nodes restore nearly the same kube-proxy lines over
+// and over (every change re-syncs every node), so the second time a line is a lookup. Each use
+// gets its own Rule object with its own source position (errors at COMMIT point at the line of
+// *this* restore); matchers are immutable and shared. Only moderate texts use it: a 10k-Service
+// dump has no repeats worth the memory.
+interface CachedLine {
+  chain: string;
+  /** The -j/-g word, and whether it named a user chain when the line was compiled. */
+  target: string | null;
+  targetIsChain: boolean;
+  rules: Rule[];
+}
+const LINE_CACHE_MAX = 20_000;
+const LINE_CACHE_TEXT_MAX = 200_000;
+const lineCache = new Map<TableName, Map<string, CachedLine>>();
+let lineCacheSize = 0;
+
+function targetWord(words: readonly Token[]): string | null {
+  for (let k = 0; k < words.length - 1; k++) {
+    const w = words[k]!.text;
+    if (w === "-j" || w === "--jump" || w === "-g" || w === "--goto") return words[k + 1]!.text;
+  }
+  return null;
+}
+
 const HOOK_BIT: Record<HookName, number> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
 const HOOKS = Object.keys(HOOK_BIT) as HookName[];
 
@@ -73,12 +100,23 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
   };
   const declareHint = (name: string) => `declare it first with \`:${name} - [0:0]\``;
   const isBuiltin = (name: string) => BUILTIN_CHAINS[table!.name].includes(name);
+  const isUserChain = (name: string) => table!.chains.has(name) && !isBuiltin(name);
+  const useLineCache = text.length <= LINE_CACHE_TEXT_MAX;
 
   for (let idx = 0; idx < lines.length; idx++) {
     lineNo = idx + 1;
     lineText = lines[idx]!.replace(/\r$/, "");
     const trimmed = lineText.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
+    if (useLineCache && table && lineText.startsWith("-A ")) {
+      const hit = lineCache.get(table.name)?.get(lineText);
+      if (hit && table.chains.has(hit.chain) && (hit.target === null || isUserChain(hit.target) === hit.targetIsChain)) {
+        const chain = own(hit.chain);
+        const src = { file, line: lineNo, lineText };
+        for (const r of hit.rules) chain.rules.push({ ...r, src });
+        continue;
+      }
+    }
     const split = splitWords(lineText);
     if ("error" in split) fail(split.error, { text: "\"", column: split.column, quoted: false });
     let words = split as Token[];
@@ -161,7 +199,19 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
       case "-A":
       case "--append": {
         const chain = needChain(rest[0], c0);
-        chain.rules.push(...parseRule(chain.name, rest.slice(1)));
+        const rules = parseRule(chain.name, rest.slice(1));
+        chain.rules.push(...rules);
+        if (useLineCache && c0.text === "-A" && words === split && lineText.startsWith("-A ")) {
+          if (lineCacheSize >= LINE_CACHE_MAX) {
+            lineCache.clear();
+            lineCacheSize = 0;
+          }
+          let byTable = lineCache.get(t.name);
+          if (!byTable) lineCache.set(t.name, (byTable = new Map()));
+          const target = targetWord(rest);
+          byTable.set(lineText, { chain: chain.name, target, targetIsChain: target !== null && isUserChain(target), rules });
+          lineCacheSize++;
+        }
         continue;
       }
       case "-I":

@@ -7,7 +7,7 @@
 // of weighted "worlds", one per distinct recent state; a later probe runs in each of them and its
 // branches carry the world's probability. Without affinity there is only ever one world.
 
-import { loadRuleset, runTable } from "../netfilter/index.js";
+import { loadRuleset, runTable, type Ruleset } from "../netfilter/index.js";
 import type { RecentLists } from "../netfilter/api.js";
 import { PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
@@ -36,6 +36,35 @@ interface World {
 
 const FIRST_EPHEMERAL_PORT = 40000;
 
+// Loaded rulesets by (source name, text). A Ruleset is immutable once loaded (a restore builds
+// new chains; the lazily built dispatch index is a pure cache), and the walker only reads it, so
+// every SimNetwork built from the same node rules can share one: the scenarios of a file run on
+// the same base world, and parsing a node's rules again for each was most of a small run's time.
+// Bounded so a long --watch session or a 10k-Service bench does not keep every version alive.
+const RULESET_CACHE_MAX = 64;
+// Keyed by the text itself (not a concatenation: that would copy a multi-megabyte dump on every
+// lookup; a string's hash is computed once and kept on the string).
+const rulesetCache = new Map<string, Map<string, Ruleset>>();
+let rulesetCacheSize = 0;
+
+function cachedRuleset(text: string, file: string): Ruleset {
+  let byFile = rulesetCache.get(text);
+  const hit = byFile?.get(file);
+  if (hit) return hit;
+  const loaded = loadRuleset(text, file);
+  if (rulesetCacheSize >= RULESET_CACHE_MAX) {
+    // Oldest text first (Map iteration order is insertion order).
+    const oldest = rulesetCache.keys().next().value!;
+    rulesetCacheSize -= rulesetCache.get(oldest)!.size;
+    rulesetCache.delete(oldest);
+    if (oldest === text) byFile = undefined;
+  }
+  if (!byFile) rulesetCache.set(text, (byFile = new Map()));
+  byFile.set(file, loaded);
+  rulesetCacheSize++;
+  return loaded;
+}
+
 export class SimNetwork {
   private readonly hosts = new Map<string, WalkHost>();
   private readonly segments = new Segments();
@@ -47,7 +76,7 @@ export class SimNetwork {
   constructor(topology: Topology, private readonly opts: SimOptions = {}) {
     for (const spec of topology.hosts) {
       const host = new SimHost(spec);
-      const ruleset = spec.iptables !== null ? loadRuleset(spec.iptables, `${spec.name} iptables`) : null;
+      const ruleset = spec.iptables !== null ? cachedRuleset(spec.iptables, `${spec.name} iptables`) : null;
       const ctx = {
         isLocal: (a: number) => host.isLocal(a),
         addrType: (a: number) => host.addrType(a),
