@@ -29,10 +29,10 @@ export function formatDiagnostic(d: Diagnostic, opts: FormatOptions): string {
     out.push(`${c.blue(`${num} |`)} ${src}`);
     out.push(`${c.blue(`${gutter} |`)} ${" ".repeat(Math.max(0, column - 1))}${sevColor("^".repeat(width))}`);
     for (const note of d.notes ?? []) out.push(`${c.blue(`${gutter} =`)} note: ${note}`);
-    if (d.suggestion) out.push(`${c.blue(`${gutter} =`)} ${c.bold("help:")} did you mean \`${d.suggestion}\`?`);
+    if (d.suggestion) out.push(`${c.blue(`${gutter} =`)} ${c.bold("help:")} ${d.suggestion}`);
   } else {
     for (const note of d.notes ?? []) out.push(`  = note: ${note}`);
-    if (d.suggestion) out.push(`  = help: did you mean \`${d.suggestion}\`?`);
+    if (d.suggestion) out.push(`  = help: ${d.suggestion}`);
   }
   return out.join("\n");
 }

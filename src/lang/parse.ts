@@ -92,7 +92,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
       pos = { file, line: t.startLine, column: t.startColumn!, endLine: t.startLine, endColumn: t.startColumn! };
     } else pos = { file, line: t.startLine, column: t.startColumn!, endLine: t.endLine!, endColumn: t.endColumn! };
     const suggestion = parser.state.suggestions.get(t);
-    diagnostics.push({ severity: "error", code: "parse", message: e.message, pos, ...(suggestion ? { suggestion } : {}) });
+    diagnostics.push({ severity: "error", code: "parse", message: e.message, pos, ...(suggestion ? { suggestion: `did you mean \`${suggestion}\`?` } : {}) });
   }
   // Positions built from tokens put in by recovery are NaN; such a report belongs at the end.
   for (const d of parser.semantic) diagnostics.push(Number.isNaN(d.pos.line) || Number.isNaN(d.pos.column) ? { ...d, pos: endOfFile() } : d);

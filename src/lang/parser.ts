@@ -360,7 +360,7 @@ class SvcspecParser extends EmbeddedActionsParser {
       const what = L.keywordOf(first.tokenType) || first.tokenType === L.Identifier ? `\`${first.image}\`` : showToken(first);
       this.report(this.pos(first), `unknown statement ${what} ${BLOCK_WORDS[kind]}`, {
         // With a likely fix at hand, the full list is noise.
-        ...(s ? { suggestion: s } : { notes: [`${BLOCK_WORDS[kind]} a line starts with ${words.map((w) => "`" + w + "`").join(", ")}`] }),
+        ...(s ? { suggestion: `did you mean \`${s}\`?` } : { notes: [`${BLOCK_WORDS[kind]} a line starts with ${words.map((w) => "`" + w + "`").join(", ")}`] }),
       });
     });
     return undefined;

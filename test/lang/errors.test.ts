@@ -55,7 +55,9 @@ describe("parse errors", () => {
   for (const [name, text, expected] of cases) {
     it(name, () => {
       const { diagnostics } = parse(text, "t.svcspec");
-      expect(diagnostics.map((d) => [d.pos.line, d.pos.column, d.message, d.suggestion ?? null])).toEqual(expected);
+      // A suggestion is the whole help sentence, as every layer writes it (Diagnostic.suggestion).
+      const withHelp = expected.map(([l, c, m, s]) => [l, c, m, s === null ? null : `did you mean \`${s}\`?`]);
+      expect(diagnostics.map((d) => [d.pos.line, d.pos.column, d.message, d.suggestion ?? null])).toEqual(withHelp);
       for (const d of diagnostics) {
         expect(d.severity).toBe("error");
         expect(d.pos.file).toBe("t.svcspec");

@@ -42,7 +42,7 @@ describe("formatDiagnostic", () => {
     expect(formatDiagnostic(diagnostics[0]!, { color: true })).toContain("\u001b[");
   });
   it("works without a source line", () => {
-    const d = { severity: "warning" as const, code: "x", message: "m", pos: { file: "f", line: 1, column: 1, endLine: 1, endColumn: 1 }, suggestion: "y" };
+    const d = { severity: "warning" as const, code: "x", message: "m", pos: { file: "f", line: 1, column: 1, endLine: 1, endColumn: 1 }, suggestion: "did you mean `y`?" };
     expect(formatDiagnostic(d, { color: false })).toBe("f:1:1: warning: m\n  = help: did you mean `y`?");
   });
 });
