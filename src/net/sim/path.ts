@@ -29,6 +29,8 @@ export class Path {
   nat: NatRecord[];
   /** Hosts on which the request's packet had the masquerade mark (0x4000) set. */
   marked: string[];
+  /** The rule that jumped to the marking chain, per host, for explanations ("KUBE-EXT-…: masquerade traffic for …"). */
+  markedBy: Array<{ host: string; chain: string; reason: string }> = [];
   /** The host whose socket produced the reply (request phase's end). */
   server: string | null = null;
   dns: ProbeBranch["dns"];
@@ -125,6 +127,7 @@ export class Path {
     child.dns = this.dns;
     child.errorCause = this.errorCause;
     child.forwarders = [...this.forwarders];
+    child.markedBy = [...this.markedBy];
     return child;
   }
 

@@ -12,7 +12,7 @@ import { CT, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { EvalBranch, HookName, MatchContext, NatAction, PacketView, TableName } from "../netfilter/api.js";
 import { runTable } from "../netfilter/index.js";
 import type { Ruleset } from "../netfilter/index.js";
-import type { ClientResult, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
+import type { ClientResult, Endpoint4, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
 import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
@@ -62,6 +62,26 @@ export function ruleReason(rule: string): string {
   const m = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(rule);
   if (m) return (m[1] ?? m[2])!;
   return rule.replace(/^-A \S+ /, "");
+}
+
+/**
+ * The rule that sent a packet to be marked for masquerading (the jump into the chain that set
+ * 0x4000), as "chain" and its comment: KUBE-EXT-… "masquerade traffic for … external
+ * destinations", KUBE-SEP-… (hairpin, `-s <pod IP>`), KUBE-SVC-… (not from the pod CIDR).
+ */
+function markingJump(b: EvalBranch): { chain: string; reason: string } | null {
+  const setAt = b.steps.findIndex((s) => /-j MARK --(?:set-xmark|or-mark|set-mark) 0x4000\b/.test(s.text));
+  if (setAt < 0) return null;
+  const markChain = b.steps[setAt]!.chain;
+  for (let i = setAt - 1; i >= 0; i--) {
+    const s = b.steps[i]!;
+    if (new RegExp(`-j ${markChain}(?:\\s|$)`).test(s.text)) {
+      const src = /(!\s+)?-s (\S+)/.exec(s.text);
+      const reason = ruleReason(s.text);
+      return { chain: s.chain, reason: src && !reason.includes(src[2]!) ? `${reason}, source ${src[1] ? "not " : ""}${src[2]}` : reason };
+    }
+  }
+  return null;
 }
 
 interface Continuation {
@@ -609,7 +629,11 @@ export class Walk {
         rule: s.text,
       });
     }
-    if ((b.mark & 0x4000) !== 0 && (pkt.mark & 0x4000) === 0 && path.phase === "request") path.marked.push(h.name);
+    if ((b.mark & 0x4000) !== 0 && (pkt.mark & 0x4000) === 0 && path.phase === "request") {
+      path.marked.push(h.name);
+      const by = markingJump(b);
+      if (by) path.markedBy.push({ host: h.name, ...by });
+    }
     pkt.mark = b.mark;
     if (b.recentUpdates.length > 0) {
       const lists = path.writableRecent(h.name);
@@ -880,18 +904,27 @@ export class Walk {
       this.finish(path, "timeout", "none", `${this.clientName} received ${describe(pkt)} instead of a SYN-ACK and timed out`, from);
       return;
     }
-    this.finish(path, "connected", pkt.proto === PROTO_TCP ? "syn-ack" : "udp-reply", this.connectedSentence(path), from);
+    this.finish(path, "connected", pkt.proto === PROTO_TCP ? "syn-ack" : "udp-reply", this.connectedSentence(path, from), from);
   }
 
-  private connectedSentence(path: Path): string {
-    const to = path.deliveredTo ? `${displayName(path.deliveredTo.host)} (${path.deliveredTo.ip}:${path.deliveredTo.port})` : "the server";
+  private connectedSentence(path: Path, replyFrom: Endpoint4): string {
+    const server = path.deliveredTo ? displayName(path.deliveredTo.host) : "the server";
+    const to = path.deliveredTo ? `${server} (${path.deliveredTo.ip}:${path.deliveredTo.port})` : server;
     const dnat = path.nat.find((n) => n.phase === "request" && n.kind === "DNAT");
     const snat = path.nat.find((n) => n.phase === "request" && n.kind === "SNAT");
     let how = "";
     if (dnat) how += ` after ${displayName(dnat.host)} DNATed ${dnat.before} to ${dnat.after} (${dnat.chain})`;
-    if (snat) how += `${dnat ? " and" : " after"} ${displayName(snat.host)} masqueraded the source to ${snat.after.replace(/:\d+$/, "")} (${snat.chain})`;
-    const seen = path.sourceSeen ? `, which saw the connection come from ${path.sourceSeen.ip}` : "";
-    return `${this.clientName} ${this.sock.proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}`;
+    if (snat) {
+      // The masquerade is decided where the packet was marked: name that rule, it is the "why".
+      const mark = path.markedBy.find((m) => m.host === snat.host);
+      how += `${dnat ? " and" : " after"} ${displayName(snat.host)} masqueraded the source to ${snat.after.replace(/:\d+$/, "")} (${snat.chain})`;
+      if (mark) how += ` because ${mark.chain} marked it (${mark.reason})`;
+    }
+    const seen = path.sourceSeen ? `, so ${server} saw the connection come from ${path.sourceSeen.ip}` : "";
+    // A client that talked to a Service address gets its answer from that address, never from the
+    // pod: conntrack on the DNATing node rewrites the reply's source.
+    const back = dnat && `${replyFrom.ip}:${replyFrom.port}` === dnat.before ? `, and ${displayName(dnat.host)}'s conntrack sent the reply back from ${dnat.before}` : "";
+    return `${this.clientName} ${this.sock.proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}${back}`;
   }
 
   /** Why the reply came from the wrong address: where the DNAT happened and why no SNAT followed. */
