@@ -46,6 +46,7 @@ export class Directory {
     for (const s of services) {
       if (s.spec.clusterIP && s.spec.clusterIP !== "None") this.byIp.set(s.spec.clusterIP, `Service ${s.metadata.name}'s cluster IP`);
       for (const ing of s.status?.loadBalancer?.ingress ?? []) if (ing.ip) this.byIp.set(ing.ip, `Service ${s.metadata.name}'s load balancer IP`);
+      for (const ip of s.spec.externalIPs ?? []) if (!this.byIp.has(ip)) this.byIp.set(ip, `Service ${s.metadata.name}'s external IP`);
     }
   }
 

@@ -13,7 +13,8 @@ const pct = (p: number): string => (p >= 0.995 ? "1.00" : p.toFixed(2));
 
 /** "branch nginx-1 (p=0.50)" — the branch by where it went, for messages. */
 export function branchLabel(b: ProbeBranch, dir: Directory): string {
-  const where = b.deliveredTo ? dir.displayName(b.deliveredTo.host) : b.choices.length ? b.choices[b.choices.length - 1] : "only branch";
+  if (!b.deliveredTo && b.choices.length === 0) return `the only branch (p=${pct(b.probability)})`;
+  const where = b.deliveredTo ? dir.displayName(b.deliveredTo.host) : b.choices[b.choices.length - 1];
   return `branch ${where} (p=${pct(b.probability)})`;
 }
 
@@ -24,11 +25,14 @@ export function describeResult(b: ProbeBranch, dir: Directory): string {
     case "refused":
       return b.signal === "rst" ? "refused (TCP RST)" : `refused (${b.signal.replace(/-/g, " ")})`;
     case "timeout":
+      // A reply from the wrong address is the classic missing-SNAT symptom: say what came back.
+      if (b.replyFrom && (b.signal === "syn-ack" || b.signal === "udp-reply"))
+        return `no answer (timeout: the ${b.signal === "syn-ack" ? "SYN-ACK" : "reply"} came from ${dir.describe(b.replyFrom.ip, b.replyFrom.port)})`;
       return "no answer (timeout)";
     case "net-unreachable":
-      return "network unreachable";
+      return b.replyFrom ? `network unreachable (ICMP from ${dir.describe(b.replyFrom.ip)})` : "network unreachable";
     case "host-unreachable":
-      return "host unreachable";
+      return b.replyFrom ? `host unreachable (ICMP ${b.signal === "icmp-time-exceeded" ? "time exceeded" : "host unreachable"} from ${dir.describe(b.replyFrom.ip)})` : "host unreachable";
     default:
       return b.result;
   }
@@ -106,6 +110,21 @@ export function judgePacketBranch(c: PacketCheck, b: ProbeBranch, dir: Directory
   }
 }
 
+/**
+ * The engine's sentence with each Service address it mentions named once ("10.96.0.50 (Service
+ * web's cluster IP)"): "router has no route to 10.96.0.50" alone does not say why that matters.
+ */
+export function annotateServiceAddresses(text: string, dir: Directory): string {
+  const done = new Set<string>();
+  return text.replace(/\b(\d{1,3}(?:\.\d{1,3}){3})(:\d+)?\b(?! \()/g, (m, ip: string) => {
+    if (done.has(ip)) return m;
+    const d = dir.describe(ip);
+    if (!/\(Service /.test(d)) return m;
+    done.add(ip);
+    return `${m} ${d.slice(ip.length + 1)}`;
+  });
+}
+
 /** Applies a quantifier to per-branch verdicts. */
 export function judge<C extends PacketCheck | DnsCheck>(
   e: Expectation<C>,
@@ -145,7 +164,7 @@ export function judge<C extends PacketCheck | DnsCheck>(
     pos: e.pos,
     expected,
     got,
-    why: pass ? undefined : whyBranch?.explanation,
+    why: pass || !whyBranch ? undefined : annotateServiceAddresses(whyBranch.explanation, dir),
     failingBranches: pass ? [] : failing,
   };
 }
