@@ -6,12 +6,19 @@ import type { Colors } from "picocolors/types.js";
 import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
 import type { ExpectationResult, FileResult, ScenarioResult, StepResult } from "../run/result.js";
 import { formatDiagnosticText, formatPosition, sourceExcerpt } from "./caret.js";
+import { displayName } from "../net/sim/index.js";
 
 /** A short name for a branch: the pod that took the request, else its last load-balancing choice. */
 export function branchLabel(b: ProbeBranch, index: number): string {
-  if (b.deliveredTo) return b.deliveredTo.host;
+  if (b.deliveredTo) return displayName(b.deliveredTo.host);
   if (b.choices.length > 0) return b.choices[b.choices.length - 1]!;
   return index === 0 ? "only branch" : `#${index + 1}`;
+}
+
+/** "branch nginx-1 (p=0.50)", or "the only branch (p=1.00)" when there was no choice to name. */
+function branchPhrase(b: ProbeBranch, index: number): string {
+  const p = `(p=${formatProbability(b.probability)})`;
+  return !b.deliveredTo && b.choices.length === 0 && index === 0 ? `the only branch ${p}` : `branch ${branchLabel(b, index)} ${p}`;
 }
 
 export function formatProbability(p: number): string {
@@ -20,11 +27,18 @@ export function formatProbability(p: number): string {
 
 const PHASE_MARK: Record<TraceEvent["phase"], string> = { request: "→", reply: "←", error: "!" };
 
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 /** "→ node2      nat/PREROUTING     text: rule" — the layout `trace` prints, without colours. */
 export function formatTraceEvent(e: TraceEvent): string {
   const where = e.hook ? `${e.table ? e.table + "/" : ""}${e.hook}` : e.chain ? `${e.table ? e.table + "/" : ""}${e.chain}` : e.kind;
-  const body = e.rule ? `${e.text}: ${e.rule}` : e.text;
-  return `${PHASE_MARK[e.phase]} ${e.host.padEnd(10)} ${where.padEnd(18)} ${body}`;
+  // Hosts by the names the spec uses ("nginx-1", not the topology's "pod:default/nginx-1"), and
+  // the engine's text without the host/table/hook the columns already show, as `trace` prints.
+  const host = displayName(e.host);
+  let text = e.text.replace(new RegExp(`^${escapeRe(host)}:? `), "");
+  if (e.table && e.hook) text = text.replace(new RegExp(`^${escapeRe(e.table)} ${escapeRe(e.hook)} `), "");
+  const body = e.rule ? `${text}: ${e.rule}` : text;
+  return `${PHASE_MARK[e.phase]} ${host.padEnd(10)} ${where.padEnd(18)} ${body}`;
 }
 
 export function formatTrace(trace: TraceEvent[], indent: string): string[] {
@@ -71,7 +85,7 @@ export function stepFailureLines(step: StepResult, opts: { color?: Colors; trace
     for (const i of [...shown].sort((a, b) => a - b)) {
       const b = step.branches[i];
       if (!b || b.trace.length === 0) continue;
-      lines.push(`  trace of branch ${branchLabel(b, i)} (p=${formatProbability(b.probability)}): ${b.explanation}`);
+      lines.push(`  trace of ${branchPhrase(b, i)}: ${b.explanation}`);
       lines.push(...formatTrace(b.trace, "    ").map((l) => (c ? c.dim(l) : l)));
     }
   }
