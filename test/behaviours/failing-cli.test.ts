@@ -1,0 +1,101 @@
+// examples/failing through the bundled CLI, as a student runs it: `svcspec run examples/failing
+// --no-color` prints, per failure, file:line:col, expected/got/why, the source line with a
+// caret under the probe, and exits 1.
+//
+// The bundle is built here with the same esbuild settings as scripts/build.mjs, into a private
+// directory: dist/ is shared by everyone working in this tree, and rewriting it from a test would
+// race their builds. It sits under node_modules/.cache so that the bundle's external imports
+// (mocha) still resolve from the project's node_modules.
+
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+let outdir: string;
+let out: { status: number | null; stdout: string; stderr: string };
+
+beforeAll(async () => {
+  mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
+  outdir = mkdtempSync(join(ROOT, "node_modules/.cache/svcspec-behaviours-"));
+  await build({
+    entryPoints: { svcspec: join(ROOT, "src/cli/main.ts"), worker: join(ROOT, "src/run/worker.ts") },
+    outdir,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["mocha", "mocha-junit-reporter"],
+    banner: { js: "import { createRequire as __svcspecCreateRequire } from 'node:module';\nconst require = __svcspecCreateRequire(import.meta.url);" },
+    logLevel: "silent",
+  });
+  const r = spawnSync(process.execPath, [join(outdir, "svcspec.js"), "run", "examples/failing", "--no-color"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}, 60000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+/** The failure block of one probe: from its `file:line:col  probe` line to the next blank or ✗ line. */
+function block(head: string): string {
+  const lines = out.stdout.split("\n");
+  const start = lines.findIndex((l) => l.trim().startsWith(head));
+  if (start < 0) throw new Error(`no failure block starting with ${JSON.stringify(head)} in:\n${out.stdout}`);
+  const end = lines.findIndex((l, i) => i > start && (l.trim() === "" || /^\s*✗ /.test(l) || /^\s{6}\S+\.svcspec:\d+:\d+ {2}/.test(l)));
+  return lines.slice(start, end < 0 ? undefined : end).map((l) => l.replace(/^ {6}/, "")).join("\n");
+}
+
+describe("svcspec run examples/failing (bundled CLI)", () => {
+  it("exits 1 (a scenario failed), every scenario failed, nothing on stderr", () => {
+    expect(out.stderr).toBe("");
+    expect(out.status).toBe(1);
+    expect(out.stdout).toMatch(/\n0 passed, 9 failed\n8 files in /);
+    expect(out.stdout).not.toMatch(/\x1b\[/); // --no-color
+  });
+
+  it("the Local-policy block: position, expected, got with the branch, why naming node2 and KUBE-EXTERNAL-SERVICES, source line and caret", () => {
+    const b = block("examples/failing/05-local-policy-through-any-node.svcspec:22:3  send tcp from laptop to node2:30080");
+    expect(b).toContain(
+      [
+        "examples/failing/05-local-policy-through-any-node.svcspec:22:3  send tcp from laptop to node2:30080",
+        "  at examples/failing/05-local-policy-through-any-node.svcspec:22:46  expect connected",
+        "  expected connected",
+        "  got      no answer (timeout) on the only branch (p=1.00)",
+        "  why      dropped on node2 by KUBE-EXTERNAL-SERVICES: default/my-nginx:http has no local endpoints",
+      ].join("\n"),
+    );
+    expect(b).toContain("  22 |   send tcp from laptop to node2:30080 expect connected, source-seen laptop\n     |   ^^^^");
+    expect(b).toContain("  trace of the only branch (p=1.00): dropped on node2 by KUBE-EXTERNAL-SERVICES");
+    expect(b).toMatch(/ {4}→ node2 {6}filter\/INPUT {7}KUBE-EXTERNAL-SERVICES #1: drop: -A KUBE-EXTERNAL-SERVICES .*-j DROP/);
+  });
+
+  it("the Cluster-policy block: both branches with their probabilities and the marking rule in the why", () => {
+    const b = block("examples/failing/01-source-seen-under-cluster-policy.svcspec:24:3  send tcp from laptop to node2:30080");
+    expect(b).toContain("  at examples/failing/01-source-seen-under-cluster-policy.svcspec:26:12  expect source-seen laptop\n  expected source-seen laptop\n");
+    expect(b).toContain("  got      source-seen 192.168.1.12 (node2's node IP) on branch nginx-1 (p=0.50); source-seen 10.244.2.1 (node2's cni0 address) on branch nginx-2 (p=0.50)\n");
+    expect(b).toMatch(/ {2}why {6}.*node2 masqueraded the source to 192\.168\.1\.12 \(KUBE-POSTROUTING\) because KUBE-EXT-\w+ marked it/);
+    expect(b).toContain("  24 |   send tcp from laptop to node2:30080\n     |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^");
+    expect(b).toContain("  trace of branch nginx-1 (p=0.50): ");
+    expect(b).toContain("  trace of branch nginx-2 (p=0.50): ");
+  });
+
+  it("every example's failure block has expected, got and why", () => {
+    for (const [file, line] of [
+      ["02-clusterip-from-outside", 22],
+      ["03-hairpin-with-hairpin-mode-none", 21],
+      ["04-externalip-without-route", 23],
+      ["06-always-the-same-endpoint", 24],
+      ["07-nodeport-without-snat", 23],
+      ["08-no-endpoints-times-out", 19],
+    ] as const) {
+      const b = block(`examples/failing/${file}.svcspec:${line}:3  `);
+      expect(b, file).toMatch(/\n {2}expected \S/);
+      expect(b, file).toMatch(/\n {2}got {6}.* on (the only branch|branch \S+) \(p=\d\.\d\d\)/);
+      expect(b, file).toMatch(/\n {2}why {6}\S/);
+      expect(b, file).toMatch(new RegExp(`\\n {2}${line} \\| .*\\n {5}\\| +\\^+`));
+    }
+  });
+});
