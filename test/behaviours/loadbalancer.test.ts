@@ -34,6 +34,11 @@ scenario "local" {
   send tcp from laptop to lb:web:80
 }
 
+scenario "a failed node" {
+  fail node node2
+  send tcp from laptop to lb:web:80
+}
+
 scenario "ranges" {
   set service web load-balancer-source-ranges 203.0.113.0/25
   send tcp from laptop to lb:web:80
@@ -115,6 +120,13 @@ describe("LoadBalancer with a cloud provider", () => {
       expect(b.result).toBe("connected");
       expect(b.masqueraded).toBe(false);
     }
+  });
+
+  it("a failed node fails the health check: ECMP over the two healthy nodes only", () => {
+    const bs = cloud.branches("a failed node");
+    expect([...new Set(bs.map((b) => b.via[0]))].sort()).toEqual(["node1", "node3"]);
+    expect(bs.every((b) => b.result === "connected")).toBe(true);
+    for (const node of ["node1", "node3"]) expect(bs.filter((b) => b.via[0] === node).reduce((s, b) => s + b.probability, 0)).toBeCloseTo(0.5, 10);
   });
 
   it("source ranges: a listed client connects; another is dropped by KUBE-PROXY-FIREWALL on whichever node it lands", () => {
