@@ -164,14 +164,33 @@ export function normalizeRule(rule: string, family: 4 | 6): string {
  * (without iptables-save's "# Generated/Completed" timestamp lines). `table` restricts the
  * output to one table.
  */
+// normalizeRule is a pure function of (line, family), and every scenario change re-syncs every
+// node with nearly the same lines: remember the results for moderate rulesets (a 10k-Service
+// sync has no repeats worth keeping). Bounded; cleared whole when full.
+const NORMALIZED_MAX = 20_000;
+const NORMALIZE_TEXT_MAX = 200_000;
+const normalized: Record<4 | 6, Map<string, string>> = { 4: new Map(), 6: new Map() };
+
+function normalizeRuleCached(rule: string, family: 4 | 6): string {
+  const m = normalized[family];
+  let n = m.get(rule);
+  if (n === undefined) {
+    n = normalizeRule(rule, family);
+    if (m.size >= NORMALIZED_MAX) m.clear();
+    m.set(rule, n);
+  }
+  return n;
+}
+
 export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, table?: "filter" | "nat"): string {
   const family = proxierFamily(cfg);
   const restore = writeRestore(services, slices, cfg);
+  const normalize = restore.length <= NORMALIZE_TEXT_MAX ? normalizeRuleCached : normalizeRule;
   const chains: Record<string, Map<string, string[]>> = { filter: new Map(), nat: new Map() };
   for (const t of ["filter", "nat"]) for (const b of BUILTIN[t]!) chains[t]!.set(b, []);
   // Jump rules: each is inserted at position 1, so later ones end up above earlier ones.
   for (const j of jumpRules(cfg)) {
-    chains[j.table]!.get(j.chain)!.unshift(normalizeRule(`-A ${j.chain} ${j.args}`, family));
+    chains[j.table]!.get(j.chain)!.unshift(normalize(`-A ${j.chain} ${j.args}`, family));
     if (!chains[j.table]!.has(j.target)) chains[j.table]!.set(j.target, []);
   }
   let current: Map<string, string[]> | null = null;
@@ -184,7 +203,7 @@ export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: Pr
       else current.set(name, []); // a declared chain is flushed by --noflush restore
     } else if (line.startsWith("-A ")) {
       const name = line.slice(3).split(" ")[0]!;
-      current.get(name)!.push(normalizeRule(line, family));
+      current.get(name)!.push(normalize(line, family));
     }
   }
   let out = "";
