@@ -113,7 +113,8 @@ export function scenarioFailureMessage(s: ScenarioResult): string {
   for (const step of s.steps) {
     if (step.error) return `${formatPosition(step.pos)}: ${step.error}`;
     const exp = step.expectations.find((e) => e.status === "failed");
-    if (exp) return `${formatPosition(exp.pos)}: expected ${exp.expected}, got ${exp.got}${failingBranchesText(step, exp)}`;
+    // The why belongs in the one line too: CI systems often show only this message.
+    if (exp) return `${formatPosition(exp.pos)}: expected ${exp.expected}, got ${exp.got}${failingBranchesText(step, exp)}${exp.why ? ` — ${exp.why}` : ""}`;
   }
   if (s.disagreements?.[0]) return `engines disagree: ${s.disagreements[0]}`;
   return `scenario "${s.title}" ${s.status}`;

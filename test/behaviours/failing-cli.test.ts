@@ -8,7 +8,7 @@
 // (mocha) still resolve from the project's node_modules.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = new URL("../../", import.meta.url).pathname;
 let outdir: string;
 let out: { status: number | null; stdout: string; stderr: string };
+let junit: { status: number | null; xml: string };
 
 beforeAll(async () => {
   mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
@@ -33,6 +34,9 @@ beforeAll(async () => {
   });
   const r = spawnSync(process.execPath, [join(outdir, "svcspec.js"), "run", "examples/failing", "--no-color"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const xmlPath = join(outdir, "junit.xml");
+  const j = spawnSync(process.execPath, [join(outdir, "svcspec.js"), "run", "examples/failing", "--reporter", `junit:${xmlPath}`, "--quiet"], { cwd: ROOT, encoding: "utf8" });
+  junit = { status: j.status, xml: readFileSync(xmlPath, "utf8") };
 }, 60000);
 
 afterAll(() => {
@@ -97,5 +101,15 @@ describe("svcspec run examples/failing (bundled CLI)", () => {
       expect(b, file).toMatch(/\n {2}why {6}\S/);
       expect(b, file).toMatch(new RegExp(`\\n {2}${line} \\| .*\\n {5}\\| +\\^+`));
     }
+  });
+
+  it("JUnit: each failure's one-line message carries expected, got and why (CI often shows only that line)", () => {
+    expect(junit.status).toBe(1);
+    const messages = [...junit.xml.matchAll(/<failure message="([^"]*)"/g)].map((m) => m[1]!.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&amp;/g, "&"));
+    expect(messages).toHaveLength(9);
+    expect(messages).toContain(
+      "examples/failing/05-local-policy-through-any-node.svcspec:22:46: expected connected, got no answer (timeout) on the only branch (p=1.00) — dropped on node2 by KUBE-EXTERNAL-SERVICES: default/my-nginx:http has no local endpoints",
+    );
+    for (const m of messages) expect(m).toMatch(/^examples\/failing\/\S+\.svcspec:\d+:\d+: expected .+, got .+ — \S/);
   });
 });
