@@ -55,6 +55,28 @@ function editDistance(a: string, b: string): number {
   return dp[b.length]!;
 }
 
+// Matcher closures are made here, outside parseRuleWords: a closure created inside it would keep
+// the parser's whole scope alive (the line's tokens, the restore's environment and its closures)
+// for as long as the rule lives — about a kilobyte per rule, most of a 10k-Service ruleset's
+// memory.
+function ifaceTest(input: boolean, name: string, neg: boolean): Matcher {
+  return input
+    ? { kind: "test", test: (pk: PacketView) => ifaceMatches(pk.inIface ?? "", name) !== neg }
+    : { kind: "test", test: (pk: PacketView) => ifaceMatches(pk.outIface ?? "", name) !== neg };
+}
+function protoTest(n: number, neg: boolean): Matcher {
+  return { kind: "test", test: (pk: PacketView) => (pk.proto === n) !== neg };
+}
+function constTest(result: boolean): Matcher {
+  return { kind: "test", test: () => result };
+}
+function srcTest(addr: number, mask: number, neg: boolean): Matcher {
+  return { kind: "test", test: (pk: PacketView) => (((pk.src & mask) >>> 0) === addr) !== neg };
+}
+function dstTest(addr: number, mask: number, neg: boolean): Matcher {
+  return { kind: "test", test: (pk: PacketView) => (((pk.dst & mask) >>> 0) === addr) !== neg };
+}
+
 export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
   let i = 0;
   const cur: OptionCursor = {
@@ -248,21 +270,18 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
   const pinIf = (x: { name: string; neg: boolean } | null, flag: "-i" | "-o"): void => {
     if (!x) return;
     const { name, neg } = x;
-    head.push({
-      kind: "test",
-      test: flag === "-i" ? (pk: PacketView) => ifaceMatches(pk.inIface ?? "", name) !== neg : (pk: PacketView) => ifaceMatches(pk.outIface ?? "", name) !== neg,
-    });
+    head.push(ifaceTest(flag === "-i", name, neg));
   };
   pinIf(inIf, "-i");
   pinIf(outIf, "-o");
   if (p && p.n !== 0) {
     const { n, neg } = p;
-    head.push({ kind: "test", test: (pk: PacketView) => (pk.proto === n) !== neg });
+    head.push(protoTest(n, neg));
   }
   if (frag) {
     // Packets are whole datagrams here: `-f` (non-first fragments) never matches.
     const neg = frag.neg;
-    head.push({ kind: "test", test: () => neg });
+    head.push(constTest(neg));
   }
 
   const compiled: CompiledMatch[] = matches.map((m) => m.inst.finish(facts, m.at, cur));
@@ -306,18 +325,22 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
       let addrSave = "";
       if (s && !(s.mask === 0 && !srcNeg)) {
         const { addr, mask } = s;
-        addrMatchers.push({ kind: "test", test: (pk: PacketView) => (((pk.src & mask) >>> 0) === addr) !== srcNeg });
+        addrMatchers.push(srcTest(addr, mask, srcNeg));
         addrSave += `${srcNeg ? " !" : ""} -s ${formatAddrMask(s)}`;
       }
       if (d && !(d.mask === 0 && !dstNeg)) {
         const { addr, mask } = d;
-        addrMatchers.push({ kind: "test", test: (pk: PacketView) => (((pk.dst & mask) >>> 0) === addr) !== dstNeg });
+        addrMatchers.push(dstTest(addr, mask, dstNeg));
         addrSave += `${dstNeg ? " !" : ""} -d ${formatAddrMask(d)}`;
       }
+      // The save form is usually the line itself (kube-proxy and iptables-save write it so):
+      // then keep the line (a slice of the source, kept anyway by src) instead of the text
+      // built from parts, which V8 holds as a tree of pieces several times its size.
+      const text = `-A ${env.chain}${addrSave}${headSave}${extSave}${tgtSave}`;
       out.push({
         matchers: [...addrMatchers, ...head, ...extMatchers],
         target: tgt,
-        text: `-A ${env.chain}${addrSave}${headSave}${extSave}${tgtSave}`,
+        text: text === env.src.lineText ? env.src.lineText : text,
         src: env.src,
         keyDst: d && !dstNeg && d.mask === 0xffffffff ? d.addr : null,
         keyProtoPort,
