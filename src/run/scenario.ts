@@ -166,7 +166,8 @@ async function resolveDns(run: ScenarioRun, from: string, name: string): Promise
   const pod = run.cp.liveWorld().pods.find((p) => p.name === from)!;
   const engine = await run.engine(run.ctx.engine === "kernel" ? "kernel" : "sim");
   let last: ProbeBranch | null = null;
-  for (const cand of candidateNames(name, pod.namespace, run.cp.world.settings.clusterDomain)) {
+  const candidates = candidateNames(name, pod.namespace, run.cp.world.settings.clusterDomain);
+  for (const cand of candidates) {
     const out = await engine.probe({ protocol: "udp", from: sender.host, dst: dnsIp, dport: 53, dnsQuery: { name: cand, type: "A" } });
     const ok = out.branches.find((b) => b.result === "connected" && b.dns);
     if (!ok) {
@@ -184,7 +185,8 @@ async function resolveDns(run: ScenarioRun, from: string, name: string): Promise
       return { kind: "answer", ips: dns.answers.filter((a) => a.type === "A").map((a) => a.value), cname, fqdn: cand, branch: ok };
     }
   }
-  return { kind: "nxdomain", message: `${name} does not exist (NXDOMAIN for every name in ${from}'s search path)`, branch: last };
+  // The names tried show the search path, and so which namespace a short name was looked up in.
+  return { kind: "nxdomain", message: `${name} does not exist: kube-dns answered NXDOMAIN for ${candidates.join(", ")} (${from}'s search path)`, branch: last };
 }
 
 async function runProbe(run: ScenarioRun, req: ProbeRequest, ctx: ScenarioContext): Promise<{ outcome: ProbeOutcome; disagreements: string[] }> {
@@ -303,6 +305,12 @@ async function runStatement(
             via: [], masqueraded: false, explanation: res.kind === "answer" ? "" : res.message, trace: [],
           };
       if (res.kind !== "answer") branch.explanation = res.message;
+      else {
+        // What decided a resolve is kube-dns's answer, not how the query's packet travelled.
+        const server = res.branch.deliveredTo ? dir.displayName(res.branch.deliveredTo.host) : "kube-dns";
+        const records = [...(res.cname ? [`CNAME ${res.cname}`] : []), ...res.ips.map((ip) => `A ${dir.describe(ip)}`)];
+        branch.explanation = `kube-dns (${server}) answered ${res.fqdn} with ${records.length ? records.join(", ") : "no records"}`;
+      }
       const expectations = st.expects.map((e) =>
         judge(e, [branch], () => {
           const c = e.check;

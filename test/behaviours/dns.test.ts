@@ -92,7 +92,9 @@ describe("DNS", () => {
   it("an unknown name is NXDOMAIN for every search-path candidate", () => {
     const st = run.probe("lookups", 4);
     expect(st.branches[0]!.result).toBe("connected");
-    expect(st.output).toBe("nope: nope does not exist (NXDOMAIN for every name in client's search path)");
+    expect(st.output).toBe(
+      "nope: nope does not exist: kube-dns answered NXDOMAIN for nope.default.svc.cluster.local, nope.svc.cluster.local, nope.cluster.local, nope (client's search path)",
+    );
   });
 
   it("sending to a headless name spreads over its pods' addresses (1/2 each), no DNAT", () => {

@@ -56,7 +56,7 @@ describe("svcspec run examples/failing (bundled CLI)", () => {
   it("exits 1 (a scenario failed), every scenario failed, nothing on stderr", () => {
     expect(out.stderr).toBe("");
     expect(out.status).toBe(1);
-    expect(out.stdout).toMatch(/\n0 passed, 9 failed\n8 files in /);
+    expect(out.stdout).toMatch(/\n0 passed, 10 failed\n9 files in /);
     expect(out.stdout).not.toMatch(/\x1b\[/); // --no-color
   });
 
@@ -94,6 +94,7 @@ describe("svcspec run examples/failing (bundled CLI)", () => {
       ["06-always-the-same-endpoint", 24],
       ["07-nodeport-without-snat", 23],
       ["08-no-endpoints-times-out", 19],
+      ["09-short-name-across-namespaces", 24],
     ] as const) {
       const b = block(`examples/failing/${file}.svcspec:${line}:3  `);
       expect(b, file).toMatch(/\n {2}expected \S/);
@@ -106,7 +107,7 @@ describe("svcspec run examples/failing (bundled CLI)", () => {
   it("JUnit: each failure's one-line message carries expected, got and why (CI often shows only that line)", () => {
     expect(junit.status).toBe(1);
     const messages = [...junit.xml.matchAll(/<failure message="([^"]*)"/g)].map((m) => m[1]!.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&amp;/g, "&"));
-    expect(messages).toHaveLength(9);
+    expect(messages).toHaveLength(10);
     expect(messages).toContain(
       "examples/failing/05-local-policy-through-any-node.svcspec:22:46: expected connected, got no answer (timeout) on the only branch (p=1.00) — dropped on node2 by KUBE-EXTERNAL-SERVICES: default/my-nginx:http has no local endpoints",
     );

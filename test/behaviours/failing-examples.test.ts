@@ -48,7 +48,7 @@ function expectPlaced(f: Failure, lines: string[], probe: string, check: string)
 describe("examples/failing: every failure says expected, got (branch, p), why and where", () => {
   it("every example parses, builds and fails on its expectations alone (no input errors, no step errors, a why on each)", async () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith(".svcspec"));
-    expect(files).toHaveLength(8);
+    expect(files).toHaveLength(9);
     for (const f of files) {
       const { result } = await run(f);
       expect(result.diagnostics, f).toEqual([]);
@@ -153,5 +153,14 @@ describe("examples/failing: every failure says expected, got (branch, p), why an
     expect(f!.exp.expected).toBe("dropped");
     expect(f!.exp.got).toBe("refused (icmp port unreachable) on the only branch (p=1.00)");
     expect(f!.exp.why).toMatch(/^rejected on node1 by KUBE-SERVICES: default\/web:http has no endpoints \(icmp-port-unreachable\), so tester got ICMP port-unreachable from \S+ and reported ECONNREFUSED$/);
+  });
+
+  it("09 a short name across namespaces: NXDOMAIN for each name of the asking pod's search path, team-a's first", async () => {
+    const { result, lines } = await run("09-short-name-across-namespaces.svcspec");
+    const [f] = failures(result, "team-a finds team-b's db by its short name");
+    expectPlaced(f!, lines, "resolve db from a-app", "answer 10.96.0.90");
+    expect(f!.exp.expected).toBe("answer 10.96.0.90");
+    expect(f!.exp.got).toBe("nxdomain on branch coredns-1 (p=1.00)");
+    expect(f!.exp.why).toBe("db does not exist: kube-dns answered NXDOMAIN for db.team-a.svc.cluster.local, db.svc.cluster.local, db.cluster.local, db (a-app's search path)");
   });
 });

@@ -406,7 +406,7 @@ export class Walk {
       }
       if (rt.kind === "unreachable") {
         path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${fmtIp(pkt.dst)}` });
-        return this.icmpError(wh, pkt, path, "net-unreachable", `${displayName(h.name)} has no route to ${fmtIp(pkt.dst)}`);
+        return this.icmpError(wh, pkt, path, "net-unreachable", `${displayName(h.name)} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
       }
       this.forEachHop(h, rt.route.hops, pkt, path, (hop, pkt, path) => {
         path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: forward ${fmtIp(pkt.dst)} via ${hop!.gw ? fmtIp(hop!.gw) : "link"} dev ${hop!.dev.name}` });
@@ -920,7 +920,9 @@ export class Walk {
       how += `${dnat ? " and" : " after"} ${displayName(snat.host)} masqueraded the source to ${snat.after.replace(/:\d+$/, "")} (${snat.chain})`;
       if (mark) how += ` because ${mark.chain} marked it (${mark.reason})`;
     }
-    const seen = path.sourceSeen ? `, so ${server} saw the connection come from ${path.sourceSeen.ip}` : "";
+    // Forwarded through a Service without SNAT: say why not, it is what `masqueraded` asks.
+    const unmasked = dnat && !snat ? (path.marked.includes(dnat.host) ? " (marked for masquerade, but no MASQUERADE rule matched)" : " (no rule marked it for masquerade)") : "";
+    const seen = path.sourceSeen ? `, so ${server} saw the connection come from ${path.sourceSeen.ip}${unmasked}` : "";
     // A client that talked to a Service address gets its answer from that address, never from the
     // pod: conntrack on the DNATing node rewrites the reply's source.
     const back = dnat && `${replyFrom.ip}:${replyFrom.port}` === dnat.before ? `, and ${displayName(dnat.host)}'s conntrack sent the reply back from ${dnat.before}` : "";
@@ -941,6 +943,16 @@ export class Walk {
         : "KUBE-POSTROUTING MASQUERADE missing"
       : "mark 0x4000 not set";
     return ` (no SNAT on ${displayName(dnat.host)}: ${why})`;
+  }
+
+  /**
+   * Why a packet that passed nodes still went out towards a Service-looking address unchanged:
+   * no node's nat table matched it (a port the Service does not have, a Service kube-proxy never
+   * wrote on that node).
+   */
+  private notCapturedNote(path: Path, pkt: Packet): string {
+    if (path.phase !== "request" || path.via.length === 0 || path.nat.some((n) => n.phase === "request" && n.kind === "DNAT")) return "";
+    return ` since ${path.via.map(displayName).join(" and ")} had no DNAT rule for it on port ${pkt.dport}`;
   }
 
   private noDnatNote(path: Path): string {
