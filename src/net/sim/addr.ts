@@ -3,16 +3,25 @@
 
 /** Parses a dotted quad; returns -1 for anything that is not exactly four decimal octets. */
 export function parseIp(text: string): number {
-  const parts = text.split(".");
-  if (parts.length !== 4) return -1;
+  // One pass over the characters (no split, no regex): the walker parses addresses per hop.
+  // Exactly four dot-separated parts of 1-3 ASCII digits, each at most 255.
   let v = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return -1;
-    const octet = Number(part);
-    if (octet > 255) return -1;
-    v = v * 256 + octet;
+  let parts = 0;
+  let digits = 0;
+  let octet = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || ++parts > 4) return -1;
+      v = v * 256 + octet;
+      digits = 0;
+      octet = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else return -1;
   }
-  return v >>> 0;
+  return parts === 4 ? v >>> 0 : -1;
 }
 
 /** Like parseIp but throws: used for topology input that the assembler already validated. */

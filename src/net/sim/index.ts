@@ -65,18 +65,44 @@ function cachedRuleset(text: string, file: string): Ruleset {
   return loaded;
 }
 
+/**
+ * The immutable part of a network built from a Topology: hosts (addresses, routes, bridges),
+ * their loaded rulesets and the L2 segments. Probe state (conntrack, recent lists, clocks) lives
+ * in each SimNetwork. The scenarios of a file share one Topology object (one control plane), so
+ * they share this too.
+ */
+interface BuiltTopology {
+  hosts: Array<{ host: SimHost; ruleset: Ruleset | null }>;
+  segments: Segments;
+}
+const builtTopologies = new WeakMap<Topology, BuiltTopology>();
+
+function builtTopology(topology: Topology): BuiltTopology {
+  let built = builtTopologies.get(topology);
+  if (built) return built;
+  built = { hosts: [], segments: new Segments() };
+  for (const spec of topology.hosts) {
+    const host = new SimHost(spec);
+    const ruleset = spec.iptables !== null ? cachedRuleset(spec.iptables, `${spec.name} iptables`) : null;
+    built.hosts.push({ host, ruleset });
+    for (const iface of host.ifaces.values()) built.segments.add(iface);
+  }
+  builtTopologies.set(topology, built);
+  return built;
+}
+
 export class SimNetwork {
   private readonly hosts = new Map<string, WalkHost>();
-  private readonly segments = new Segments();
+  private readonly segments: Segments;
   private readonly ctBase = new Map<string, CtTable>();
   private worlds: World[] = [{ p: 1, recent: new Map(), label: [] }];
   private nextPort = FIRST_EPHEMERAL_PORT;
   private clock = 1000;
 
   constructor(topology: Topology, private readonly opts: SimOptions = {}) {
-    for (const spec of topology.hosts) {
-      const host = new SimHost(spec);
-      const ruleset = spec.iptables !== null ? cachedRuleset(spec.iptables, `${spec.name} iptables`) : null;
+    const built = builtTopology(topology);
+    this.segments = built.segments;
+    for (const { host, ruleset } of built.hosts) {
       const ctx = {
         isLocal: (a: number) => host.isLocal(a),
         addrType: (a: number) => host.addrType(a),
@@ -84,9 +110,8 @@ export class SimNetwork {
         recent: new Map() as RecentLists,
         now: 0,
       };
-      this.hosts.set(spec.name, { host, ruleset, ctx });
-      if (ruleset) this.ctBase.set(spec.name, new CtTable(null));
-      for (const iface of host.ifaces.values()) this.segments.add(iface);
+      this.hosts.set(host.name, { host, ruleset, ctx });
+      if (ruleset) this.ctBase.set(host.name, new CtTable(null));
     }
   }
 
