@@ -2,36 +2,29 @@
 // --no-color` prints, per failure, file:line:col, expected/got/why, the source line with a
 // caret under the probe, and exits 1.
 //
-// The bundle is built here with the same esbuild settings as scripts/build.mjs, into a private
-// directory: dist/ is shared by everyone working in this tree, and rewriting it from a test would
-// race their builds. It sits under node_modules/.cache so that the bundle's external imports
-// (mocha) still resolve from the project's node_modules.
+// The bundle is built by the project's own scripts/build.mjs, but in a private directory (with
+// `src` and `node_modules` linked in): dist/ is shared by everyone working in this tree, and
+// rewriting it from a test would race their builds.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+let work: string | undefined;
 let outdir: string;
 let out: { status: number | null; stdout: string; stderr: string };
 let junit: { status: number | null; xml: string };
 
 beforeAll(async () => {
-  mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
-  outdir = mkdtempSync(join(ROOT, "node_modules/.cache/svcspec-behaviours-"));
-  await build({
-    entryPoints: { svcspec: join(ROOT, "src/cli/main.ts"), worker: join(ROOT, "src/run/worker.ts") },
-    outdir,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["mocha", "mocha-junit-reporter"],
-    banner: { js: "import { createRequire as __svcspecCreateRequire } from 'node:module';\nconst require = __svcspecCreateRequire(import.meta.url);" },
-    logLevel: "silent",
-  });
+  work = mkdtempSync(join(tmpdir(), "svcspec-behaviours-build-"));
+  symlinkSync(join(ROOT, "src"), join(work, "src"));
+  symlinkSync(join(ROOT, "node_modules"), join(work, "node_modules"));
+  const b = spawnSync(process.execPath, [join(ROOT, "scripts/build.mjs")], { cwd: work, encoding: "utf8" });
+  if (b.status !== 0) throw new Error(`scripts/build.mjs failed: ${b.stderr}`);
+  outdir = join(work, "dist");
   const r = spawnSync(process.execPath, [join(outdir, "svcspec.js"), "run", "examples/failing", "--no-color"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
   const xmlPath = join(outdir, "junit.xml");
@@ -40,7 +33,16 @@ beforeAll(async () => {
 }, 60000);
 
 afterAll(() => {
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  if (!work) return;
+  // The links first, so that removing the directory can never reach the project's own files.
+  for (const link of ["src", "node_modules"]) {
+    try {
+      unlinkSync(join(work, link));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
 });
 
 /** The failure block of one probe: from its `file:line:col  probe` line to the next blank or ✗ line. */
