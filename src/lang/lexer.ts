@@ -217,6 +217,12 @@ export const allTokens: TokenType[] = [
   LineToken,
 ];
 
-export const svcspecLexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });
+export const svcspecLexer = new Lexer(allTokens, {
+  positionTracking: "full",
+  ensureOptimizations: false,
+  // The token definitions' checks (unreachable patterns, pairwise over ~120 keywords) are run by
+  // the test suite; at a user's start-up they cost tens of ms (bench/ cold_start_ratio).
+  skipValidations: process.env.VITEST === undefined,
+});
 
 export type { IToken };
