@@ -19,6 +19,12 @@ export interface RuleParseEnv {
   chain: string;
   /** Does a chain of this name exist in the table (at this point of the restore)? */
   chainExists(name: string): boolean;
+  /**
+   * The existing chain's own name string, when the restore can give it: a jump target that is
+   * the very string keying the chain map makes COMMIT's graph checks cheap (hash computed once,
+   * identity compare) and stores one copy of the name instead of one per rule.
+   */
+  chainName?(name: string): string | undefined;
   /** Known chain names, for "did you mean" suggestions. */
   chainNames(): Iterable<string>;
   src: SourceRef;
@@ -64,8 +70,14 @@ function ifaceTest(input: boolean, name: string, neg: boolean): Matcher {
     ? { kind: "test", test: (pk: PacketView) => ifaceMatches(pk.inIface ?? "", name) !== neg }
     : { kind: "test", test: (pk: PacketView) => ifaceMatches(pk.outIface ?? "", name) !== neg };
 }
+// A handful of protocol tests cover every rule: share them (fewer objects for the GC to copy
+// while a 10k-Service ruleset is built; matchers are immutable).
+const protoTests = new Map<number, Matcher>();
 function protoTest(n: number, neg: boolean): Matcher {
-  return { kind: "test", test: (pk: PacketView) => (pk.proto === n) !== neg };
+  const key = neg ? -1 - n : n;
+  let m = protoTests.get(key);
+  if (!m) protoTests.set(key, (m = { kind: "test", test: (pk: PacketView) => (pk.proto === n) !== neg }));
+  return m;
 }
 function constTest(result: boolean): Matcher {
   return { kind: "test", test: () => result };
@@ -195,7 +207,8 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
         const a = cur.arg(w, "a target or chain name");
         const name = a.text;
         if (env.chainExists(name) && !BUILTIN_CHAINS[env.table].includes(name)) {
-          target = { kind: "standard", t: isGoto ? { kind: "goto", chain: name } : { kind: "jump", chain: name }, tok: a, save: ` ${isGoto ? "-g" : "-j"} ${name}` };
+          const chain = env.chainName?.(name) ?? name;
+          target = { kind: "standard", t: isGoto ? { kind: "goto", chain } : { kind: "jump", chain }, tok: a, save: ` ${isGoto ? "-g" : "-j"} ${name}` };
           continue;
         }
         if (BUILTIN_CHAINS[env.table].includes(name)) env.fail(`cannot jump to the built-in chain ${name}`, a);
