@@ -198,11 +198,13 @@ export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: Pr
     if (line.startsWith("*")) current = chains[line.slice(1)] ?? null;
     else if (!current) continue;
     else if (line.startsWith(":")) {
-      const name = line.slice(1).split(" ")[0]!;
+      const sp = line.indexOf(" ");
+      const name = sp < 0 ? line.slice(1) : line.slice(1, sp);
       if (!current.has(name)) current.set(name, []);
       else current.set(name, []); // a declared chain is flushed by --noflush restore
     } else if (line.startsWith("-A ")) {
-      const name = line.slice(3).split(" ")[0]!;
+      const sp = line.indexOf(" ", 3);
+      const name = sp < 0 ? line.slice(3) : line.slice(3, sp);
       current.get(name)!.push(normalize(line, family));
     }
   }
@@ -215,7 +217,11 @@ export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: Pr
     out += `*${t}\n`;
     for (const b of builtins) out += `:${b} ACCEPT [0:0]\n`;
     for (const c of user) out += `:${c} - [0:0]\n`;
-    for (const c of [...builtins, ...user]) for (const r of m.get(c)!) out += r + "\n";
+    // One join per chain rather than a concatenation per rule (fewer string pieces to keep).
+    for (const c of [...builtins, ...user]) {
+      const rules = m.get(c)!;
+      if (rules.length > 0) out += rules.join("\n") + "\n";
+    }
     out += "COMMIT\n";
   }
   return out;
