@@ -82,11 +82,15 @@ export function stepFailureLines(step: StepResult, opts: { color?: Colors; trace
   if (opts.traces) {
     const shown = new Set<number>();
     for (const exp of failed) for (const i of exp.failingBranches) shown.add(i);
+    // The first failing branch in full; the others by their explanation only (their traces
+    // differ from the first in a rule or two, and sixty lines each bury the point).
+    let full = true;
     for (const i of [...shown].sort((a, b) => a - b)) {
       const b = step.branches[i];
       if (!b || b.trace.length === 0) continue;
-      lines.push(`  trace of ${branchPhrase(b, i)}: ${b.explanation}`);
-      lines.push(...formatTrace(b.trace, "    ").map((l) => (c ? c.dim(l) : l)));
+      lines.push(`  ${full ? "trace of" : "also"} ${branchPhrase(b, i)}: ${b.explanation}`);
+      if (full) lines.push(...formatTrace(b.trace, "    ").map((l) => (c ? c.dim(l) : l)));
+      full = false;
     }
   }
   return lines;
