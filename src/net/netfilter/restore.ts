@@ -31,9 +31,13 @@ export function loadRuleset(text: string, file?: string): Ruleset {
 // dump has no repeats worth the memory.
 interface CachedLine {
   chain: string;
-  /** The -j/-g word, and whether it named a user chain when the line was compiled. */
-  target: string | null;
-  targetIsChain: boolean;
+  /**
+   * What the compiled form depended on. A jump/goto rule: its target chain (it must still be a
+   * user chain). Any other rule: every word that follows a -j/-g option word (the real target
+   * name is among them; none may have become a user chain, or `-j NAME` would now jump).
+   */
+  jumpsTo: string | null;
+  notChains: string[];
   rules: Rule[];
 }
 const LINE_CACHE_MAX = 20_000;
@@ -41,12 +45,13 @@ const LINE_CACHE_TEXT_MAX = 200_000;
 const lineCache = new Map<TableName, Map<string, CachedLine>>();
 let lineCacheSize = 0;
 
-function targetWord(words: readonly Token[]): string | null {
+function targetCandidates(words: readonly Token[]): string[] {
+  const out: string[] = [];
   for (let k = 0; k < words.length - 1; k++) {
     const w = words[k]!.text;
-    if (w === "-j" || w === "--jump" || w === "-g" || w === "--goto") return words[k + 1]!.text;
+    if (w === "-j" || w === "--jump" || w === "-g" || w === "--goto") out.push(words[k + 1]!.text);
   }
-  return null;
+  return out;
 }
 
 const HOOK_BIT: Record<HookName, number> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
@@ -112,7 +117,11 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
     if (isBlankOrComment(lineText)) continue;
     if (useLineCache && table && lineText.startsWith("-A ")) {
       const hit = lineCache.get(table.name)?.get(lineText);
-      if (hit && table.chains.has(hit.chain) && (hit.target === null || isUserChain(hit.target) === hit.targetIsChain)) {
+      if (
+        hit &&
+        table.chains.has(hit.chain) &&
+        (hit.jumpsTo !== null ? isUserChain(hit.jumpsTo) : !hit.notChains.some(isUserChain))
+      ) {
         const chain = own(hit.chain);
         const src = { file, line: lineNo, lineText };
         for (const r of hit.rules) chain.rules.push({ ...r, src });
@@ -221,8 +230,9 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
           }
           let byTable = lineCache.get(t.name);
           if (!byTable) lineCache.set(t.name, (byTable = new Map()));
-          const target = targetWord(rest);
-          byTable.set(lineText, { chain: chain.name, target, targetIsChain: target !== null && isUserChain(target), rules });
+          const t0 = rules[0]?.target;
+          const jumpsTo = t0 && (t0.kind === "jump" || t0.kind === "goto") ? t0.chain : null;
+          byTable.set(lineText, { chain: chain.name, jumpsTo, notChains: jumpsTo === null ? targetCandidates(rest) : [], rules });
           lineCacheSize++;
         }
         continue;
