@@ -1,0 +1,54 @@
+// The scenarios of a file share the base world's derived control plane (rules, topology, loaded
+// rulesets) for speed. Sharing must not leak: every scenario still starts from a fresh copy of
+// the base world — no conntrack entries, ports or changes from the scenarios before it.
+
+import { describe, expect, it } from "vitest";
+import { deliveries, runSpec } from "../behaviours/helpers.js";
+
+const SPEC = `spec "shared base"
+
+cluster {
+  node node1 192.168.1.11
+  node node2 192.168.1.12
+  pod web-1 on node1 labels app=web listen tcp/8080
+  pod web-2 on node2 labels app=web listen tcp/8080
+  pod tester on node2
+}
+
+service web {
+  selector app=web
+  port http tcp 80 -> 8080
+  cluster-ip 10.96.0.50
+}
+
+scenario "first: a connection, and a change" {
+  send tcp from tester to web:80 expect connected
+  set pod web-1 not-ready
+  send tcp from tester to web:80 expect delivered-to web-2
+}
+
+scenario "second: nothing of the first is left" {
+  show conntrack node2
+  send tcp from tester to web:80 expect delivered-to any-of web-1,web-2
+  show conntrack node2
+}
+
+scenario "third: the same change again, derived the same way" {
+  set pod web-1 not-ready
+  send tcp from tester to web:80 expect delivered-to web-2
+}
+`;
+
+describe("scenarios sharing the base control plane", () => {
+  it("start from an empty conntrack table, the first ephemeral port and the unchanged world", async () => {
+    const run = await runSpec(SPEC);
+    for (const s of run.result.scenarios) expect(s.status, s.title).toBe("passed");
+    const second = "second: nothing of the first is left";
+    expect(run.probe(second, 0).output ?? "").toBe("");
+    // Both endpoints again: the first scenario's `set pod web-1 not-ready` did not stay.
+    expect(deliveries(run.probe(second, 1).branches).map(([pod]) => pod).sort()).toEqual(["web-1", "web-2"]);
+    // The same first source port as the first scenario's first probe: a fresh network.
+    expect(run.probe(second, 2).output).toContain("sport=40000");
+    expect(run.probe(second, 2).output).not.toContain("sport=40001");
+  });
+});
