@@ -124,6 +124,7 @@ export const executeFile: ExecuteFile = async (path, opts) => {
     change: { file: path, readFile, lines },
   };
   ctx.baseControlPlane = new ControlPlane(ctx.base, ctx.runtime);
+  ctx.derived = new Map();
   const scenarios: ScenarioResult[] = [];
   let bailed = false;
   const blocks = l.spec.items.filter((i): i is ast.ScenarioBlock => i.kind === "scenario");

@@ -37,12 +37,32 @@ scenario "third: the same change again, derived the same way" {
   set pod web-1 not-ready
   send tcp from tester to web:80 expect delivered-to web-2
 }
+
+scenario "fourth: another change alone is not the first one's" {
+  set pod web-2 not-ready
+  send tcp from tester to web:80 expect delivered-to web-1
+}
+
+scenario "fifth: both changes, one after the other" {
+  set pod web-1 not-ready
+  set pod web-2 not-ready
+  send tcp from tester to web:80 expect rejected
+}
+
+scenario "sixth: a change that fails, twice" {
+  set service web external-traffic-policy Local
+  send tcp from tester to web:80 expect delivered-to any-of web-1,web-2
+}
+
+scenario "seventh: a change that fails, again" {
+  set service web external-traffic-policy Local
+}
 `;
 
 describe("scenarios sharing the base control plane", () => {
   it("start from an empty conntrack table, the first ephemeral port and the unchanged world", async () => {
     const run = await runSpec(SPEC);
-    for (const s of run.result.scenarios) expect(s.status, s.title).toBe("passed");
+    for (const s of run.result.scenarios.filter((x) => !/fails/.test(x.title))) expect(s.status, s.title).toBe("passed");
     const second = "second: nothing of the first is left";
     expect(run.probe(second, 0).output ?? "").toBe("");
     // Both endpoints again: the first scenario's `set pod web-1 not-ready` did not stay.
@@ -50,5 +70,17 @@ describe("scenarios sharing the base control plane", () => {
     // The same first source port as the first scenario's first probe: a fresh network.
     expect(run.probe(second, 2).output).toContain("sport=40000");
     expect(run.probe(second, 2).output).not.toContain("sport=40001");
+  });
+
+  it("remembers a failed change's error and reports it in every scenario that makes it", async () => {
+    const run = await runSpec(SPEC);
+    const a = run.step("sixth: a change that fails, twice", 0);
+    const b = run.step("seventh: a change that fails, again", 0);
+    expect(a.status).toBe("failed");
+    expect(a.error).toMatch(/externalTrafficPolicy|external-traffic-policy/i);
+    expect(b.status).toBe("failed");
+    expect(b.error).toBe(a.error);
+    // After the failed change the world is the base one.
+    expect(run.probe("sixth: a change that fails, twice", 0).status).toBe("passed");
   });
 });
