@@ -23,15 +23,81 @@ export const KUBE_FIREWALL = "KUBE-FIREWALL";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
+// SHA-256 in plain JavaScript for ASCII input: a 10k-Service sync names 110k chains, and for
+// inputs this short the call into OpenSSL costs more than the 64 rounds themselves (FIPS 180-4;
+// checked against node:crypto in test/kube/sha256.test.ts). Non-ASCII input goes to node:crypto.
+const K256 = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+const W256 = new Uint32Array(64);
+const H256 = new Uint32Array(8);
+
+/** SHA-256 of an ASCII string into H256; false (nothing computed) if the input is not ASCII. */
+function sha256Ascii(input: string): boolean {
+  const n = input.length;
+  for (let i = 0; i < n; i++) if (input.charCodeAt(i) > 127) return false;
+  H256[0] = 0x6a09e667; H256[1] = 0xbb67ae85; H256[2] = 0x3c6ef372; H256[3] = 0xa54ff53a;
+  H256[4] = 0x510e527f; H256[5] = 0x9b05688c; H256[6] = 0x1f83d9ab; H256[7] = 0x5be0cd19;
+  // Message, 0x80, zeros, 64-bit big-endian bit length: a whole number of 64-byte blocks.
+  const blocks = Math.floor((n + 8) / 64) + 1;
+  const byteAt = (j: number): number => (j < n ? input.charCodeAt(j) : j === n ? 0x80 : 0);
+  const total = blocks * 64;
+  const bitLen = n * 8;
+  const W = W256;
+  for (let b = 0; b < blocks; b++) {
+    for (let t = 0; t < 16; t++) {
+      const j = b * 64 + t * 4;
+      let w = ((byteAt(j) << 24) | (byteAt(j + 1) << 16) | (byteAt(j + 2) << 8) | byteAt(j + 3)) >>> 0;
+      if (j === total - 4) w = bitLen >>> 0;
+      else if (j === total - 8) w = Math.floor(bitLen / 0x100000000) >>> 0;
+      W[t] = w;
+    }
+    for (let t = 16; t < 64; t++) {
+      const w15 = W[t - 15]!;
+      const w2 = W[t - 2]!;
+      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+      W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0;
+    }
+    let a = H256[0]!, bb = H256[1]!, c = H256[2]!, d = H256[3]!, e = H256[4]!, f = H256[5]!, g = H256[6]!, h = H256[7]!;
+    for (let t = 0; t < 64; t++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (h + S1 + ch + K256[t]! + W[t]!) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & bb) ^ (a & c) ^ (bb & c);
+      const t2 = (S0 + maj) | 0;
+      h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = bb; bb = a; a = (t1 + t2) | 0;
+    }
+    H256[0] = H256[0]! + a; H256[1] = H256[1]! + bb; H256[2] = H256[2]! + c; H256[3] = H256[3]! + d;
+    H256[4] = H256[4]! + e; H256[5] = H256[5]! + f; H256[6] = H256[6]! + g; H256[7] = H256[7]! + h;
+  }
+  return true;
+}
+
+/** Byte i (0-based) of the digest, from H256 or from a node:crypto digest. */
+const digestBytes = (input: string): ((i: number) => number) => {
+  if (sha256Ascii(input)) return (i) => (H256[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+  const d = sha256(input);
+  return (i) => d[i]!;
+};
+
 /** The first 16 base32 characters of SHA-256(input): 80 bits, exactly what kube-proxy keeps. */
 export function hash16(input: string): string {
-  const digest = sha256(input);
+  const byte = digestBytes(input);
   let out = "";
   let acc = 0;
   let bits = 0;
   // 16 characters need 80 bits = the first 10 bytes; the rest of the digest never shows.
   for (let i = 0; i < 10; i++) {
-    acc = ((acc << 8) | digest[i]!) & 0xffff;
+    acc = ((acc << 8) | byte(i)) & 0xffff;
     bits += 8;
     while (bits >= 5) {
       out += BASE32[(acc >>> (bits - 5)) & 31];
