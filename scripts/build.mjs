@@ -1,45 +1,116 @@
 // Bundles the CLI with esbuild: importing chevrotain unbundled costs ~0.5 s at start-up,
 // the bundle loads in a fraction of that. mocha and its JUnit reporter stay external: they
 // are loaded only when a JUnit report is asked for.
+//
+// Start-up is part of every run (cold_start_ratio in bench/). Node 20 has no compile cache for
+// ES modules, so the CLI itself is one CommonJS bundle (dist/svcspec.cjs) that the launcher
+// dist/svcspec.js compiles through vm.Script with V8's code cache (see scripts/launcher.mjs).
+// The worker-thread entry and the kernel engine's agent stay ES modules, code-split.
 import { build } from "esbuild";
-import { chmodSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-const banner = [
-  "#!/usr/bin/env node",
+const esmBanner = [
   "import { createRequire as __svcspecCreateRequire } from 'node:module';",
   "const require = __svcspecCreateRequire(import.meta.url);",
 ].join("\n");
 
-const result = await build({
+const common = {
   metafile: true,
-  entryPoints: {
-    svcspec: "src/cli/main.ts",
-    ...(existsSync("src/run/worker.ts") ? { worker: "src/run/worker.ts" } : {}),
-    // The kernel engine's per-namespace agent, found next to the running bundle.
-    ...(existsSync("src/lab/agent.ts") ? { "lab-agent": "src/lab/agent.ts" } : {}),
-  },
   outdir: "dist",
   bundle: true,
-  // Start-up is part of every run (cold_start_ratio in bench/): code only some runs need (the
-  // kernel engine, the simulator before the first probe, YAML, reports) goes to chunks loaded by
-  // the dynamic imports that already guard it, and a minified bundle is quicker to compile.
-  // Chunks sit next to the entries (import.meta.url-relative paths keep working).
-  splitting: true,
-  chunkNames: "[name]-[hash]",
   // No keepNames: it wraps every closure creation in a call (the rule compiler makes closures
   // per rule), and nothing reads function or class names.
   minify: true,
   platform: "node",
-  format: "esm",
   target: "node20",
   sourcemap: true,
   external: ["mocha", "mocha-junit-reporter"],
-  banner: { js: banner },
   logLevel: "warning",
+};
+
+const workers = await build({
+  ...common,
+  entryPoints: {
+    ...(existsSync("src/run/worker.ts") ? { worker: "src/run/worker.ts" } : {}),
+    // The kernel engine's per-namespace agent, found next to the running bundle.
+    ...(existsSync("src/lab/agent.ts") ? { "lab-agent": "src/lab/agent.ts" } : {}),
+  },
+  // Chunks sit next to the entries (import.meta.url-relative paths keep working).
+  splitting: true,
+  chunkNames: "[name]-[hash]",
+  format: "esm",
+  banner: { js: esmBanner },
 });
+
+// Node built-ins that cost start-up time (each loads a tree of internal modules) but that most
+// runs never use: child_process (commander's executable subcommands, the kernel engine),
+// crypto, worker_threads (--jobs), readline. In the CLI bundle each is an object of getters that
+// loads the real module on the first access of any of its exports.
+const LAZY_BUILTINS = ["child_process", "crypto", "worker_threads", "readline"];
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|")})$`);
+    b.onResolve({ filter }, (args) =>
+      // The getter module's own require() is of the real built-in.
+      args.namespace === "lazy-builtin"
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
+      const { createRequire } = await import("node:module");
+      // Export names as this node has them; an export the build's node lacks reads as undefined.
+      const names = Object.keys(createRequire(import.meta.url)(`node:${args.path}`));
+      const contents = [
+        `let real;`,
+        `const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));`,
+        `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+      ].join("\n");
+      return { contents, loader: "js" };
+    });
+  },
+};
+
+// One file: with the code cache, code a run never calls costs little (V8 compiles functions
+// lazily and the cache holds those the warm-up run compiled). The source's import.meta.url
+// (paths of dist/worker.js and dist/lab-agent.js next to the bundle) becomes the bundle's URL,
+// import.meta.resolve a CommonJS resolution (only the unbundled, tsx path uses it).
+const cli = await build({
+  ...common,
+  entryPoints: { svcspec: "src/cli/main.ts" },
+  outExtension: { ".js": ".cjs" },
+  plugins: [lazyBuiltins],
+  format: "cjs",
+  // import() of mocha (JUnit reports) becomes require(): the vm.Script the launcher compiles
+  // has no module loader for dynamic imports, and mocha is CommonJS anyway.
+  supported: { "dynamic-import": false },
+  define: { "import.meta": "__svcspecImportMeta" },
+  banner: {
+    js: "var __svcspecImportMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href };",
+  },
+});
+
+// The launcher names the cache after the bundle's content: a rebuilt bundle never meets an
+// old cache. (V8 itself rejects a cache made by another node binary or other V8 flags.)
+const bundleHash = createHash("sha256").update(readFileSync("dist/svcspec.cjs")).digest("hex").slice(0, 16);
+const launcher = readFileSync(fileURLToPath(new URL("./launcher.mjs", import.meta.url)), "utf8").replace("__SVCSPEC_BUNDLE_HASH__", bundleHash);
+writeFileSync("dist/svcspec.js", launcher);
 chmodSync("dist/svcspec.js", 0o755);
-// Chunks of earlier builds (their names carry a content hash): drop those this build did not write.
-const written = new Set(Object.keys(result.metafile.outputs).map((p) => p.replace(/^dist\//, "")));
+
+// Outputs of earlier builds: chunks (their names carry a content hash) and code caches of
+// other bundles; drop those this build did not write.
+const written = new Set([...Object.keys(workers.metafile.outputs), ...Object.keys(cli.metafile.outputs)].map((p) => p.replace(/^dist\//, "")));
 for (const f of readdirSync("dist")) {
   if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) && !written.has(f)) rmSync(`dist/${f}`, { force: true });
+  if (/^svcspec\.cjs\..*\.cache$/.test(f)) rmSync(`dist/${f}`, { force: true });
+}
+
+// Warm the code cache with one real run (the functions a run compiles go into the cache);
+// a failure here only means the first user run writes it instead.
+if (process.env.SVCSPEC_NO_WARM !== "1") {
+  const warmSpec = fileURLToPath(new URL("./warm.svcspec", import.meta.url));
+  spawnSync(process.execPath, ["dist/svcspec.js", "run", warmSpec, "--quiet", "--no-color"], { stdio: "ignore", env: { ...process.env, SVCSPEC_CODE_CACHE_WRITE: "1" } });
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The svcspec launcher (written to dist/svcspec.js by scripts/build.mjs). It runs the CommonJS
+// bundle dist/svcspec.cjs through vm.Script with V8's code cache: Node 20 has no compile cache
+// for modules, and compiling the bundle was a large part of a small run's start-up.
+//
+// The cache file is named after the node version, the architecture and the bundle's content
+// hash, so a rebuilt bundle or another node never reads a stale one; V8 also checks it (its
+// version, flags and the source) and rejects a mismatch, which only costs a normal compile.
+// When there is no usable cache, the run writes one as it exits, after the run has compiled the
+// functions it used (lazily compiled functions are then in the cache too). Any failure to read
+// or write the cache is ignored: the cache only ever saves time.
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bundle = join(here, "svcspec.cjs");
+const cachePath = join(here, `svcspec.cjs.${process.version}-${process.arch}-__SVCSPEC_BUNDLE_HASH__.cache`);
+
+let cachedData;
+try {
+  cachedData = readFileSync(cachePath);
+} catch {
+  cachedData = undefined;
+}
+
+// The same wrapper node gives a CommonJS module, so the bundle sees require, module, __filename.
+const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, "utf8")}\n})`;
+const script = new Script(source, { filename: bundle, cachedData });
+
+if (cachedData === undefined || script.cachedDataRejected) {
+  process.once("exit", () => {
+    const tmp = `${cachePath}.${process.pid}.tmp`;
+    try {
+      const data = script.createCachedData();
+      const fd = openSync(tmp, "w");
+      try {
+        writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+      // Atomic: a concurrent run reads the old cache, none, or this one, never half of it.
+      renameSync(tmp, cachePath);
+    } catch {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // nothing was written
+      }
+    }
+  });
+}
+
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
