@@ -4,9 +4,12 @@
 // matched and a not-matched continuation; the result is the list of leaves, each with its
 // probability, verdict, NAT, mark and the rules it met.
 
-import type { EvalBranch, HookName, MatchContext, PacketView, RecentUpdate, RuleStep, TableName } from "./api.js";
+import type { EvalBranch, HookName, MatchContext, NatAction, PacketView, RecentUpdate, RuleStep, TableName } from "./api.js";
 import { INDEX_MIN_RULES, chainIndex } from "./dispatch.js";
-import type { Chain, Ruleset, Table } from "./ruleset.js";
+import type { Chain, Rule, Ruleset, Table } from "./ruleset.js";
+
+/** A NAT target's step action, as `kind.toLowerCase()` spells it. */
+const NAT_ACTION: Record<NatAction["kind"], string> = { DNAT: "dnat", SNAT: "snat", MASQUERADE: "masquerade" };
 
 interface Frame {
   chain: Chain;
@@ -78,28 +81,51 @@ function clone(st: State): State {
   };
 }
 
-function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, useIndex: boolean, work: State[], leaves: EvalBranch[]): void {
-  const leaf = (verdict: EvalBranch["verdict"], extra: Partial<EvalBranch> = {}): void => {
-    leaves.push({
-      probability: st.prob,
-      verdict,
-      mark: st.pkt.mark,
-      nat: null,
-      recentUpdates: st.recent,
-      choices: st.choices,
-      steps: st.steps,
-      ...(st.notrack ? { notrack: true } : {}),
-      ...extra,
-    });
+/** A finished branch: what the table decided for this continuation. */
+function leafOf(st: State, verdict: EvalBranch["verdict"], nat: NatAction | null, rejectWith: string | undefined): EvalBranch {
+  const b: EvalBranch = {
+    probability: st.prob,
+    verdict,
+    mark: st.pkt.mark,
+    nat,
+    recentUpdates: st.recent,
+    choices: st.choices,
+    steps: st.steps,
   };
+  // Same keys, in the same order, as callers have always seen (rejectWith, notrack only when set).
+  if (st.notrack) b.notrack = true;
+  if (rejectWith !== undefined) b.rejectWith = rejectWith;
+  return b;
+}
+
+/** The step record of rule `ri` of `chain`, shared by every evaluation that meets it. */
+function ruleStep(tableName: TableName, chain: Chain, ri: number, rule: Rule, action: string): RuleStep {
+  const cache = chain.steps ?? (chain.steps = []);
+  const hit = cache[ri];
+  if (hit !== undefined && hit.text === rule.text && hit.action === action && hit.table === tableName) return hit;
+  const step: RuleStep = { table: tableName, chain: chain.name, index: ri + 1, text: rule.text, action };
+  cache[ri] = step;
+  return step;
+}
+
+function policyStep(tableName: TableName, chain: Chain, policy: string): RuleStep {
+  const hit = chain.policyStep;
+  if (hit !== undefined && hit.action === "policy" && hit.table === tableName && hit.text.length === chain.name.length + 2 + policy.length && hit.text.endsWith(policy)) return hit;
+  const step: RuleStep = { table: tableName, chain: chain.name, index: 0, text: `:${chain.name} ${policy}`, action: "policy" };
+  chain.policyStep = step;
+  return step;
+}
+
+function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, useIndex: boolean, work: State[], leaves: EvalBranch[]): void {
   for (;;) {
     const f = st.frames[st.frames.length - 1]!;
     const chain = f.chain;
     if (f.pos >= endPos(f)) {
       if (chain.builtin) {
         const policy = chain.policy ?? "ACCEPT";
-        st.steps.push({ table: tableName, chain: chain.name, index: 0, text: `:${chain.name} ${policy}`, action: "policy" });
-        return leaf(policy);
+        st.steps.push(policyStep(tableName, chain, policy));
+        leaves.push(leafOf(st, policy, null, undefined));
+        return;
       }
       // The end of a user chain returns to the rule after the jump.
       st.frames.pop();
@@ -145,24 +171,24 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
     if (!matched) continue;
 
     const t = rule.target;
-    const step = (action: string): void => {
-      st.steps.push({ table: tableName, chain: chain.name, index: ri + 1, text: rule.text, action });
-    };
     switch (t.kind) {
       case "none":
-        step("count");
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "count"));
         continue;
       case "accept":
-        step("accept");
-        return leaf("ACCEPT");
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "accept"));
+        leaves.push(leafOf(st, "ACCEPT", null, undefined));
+        return;
       case "drop":
-        step("drop");
-        return leaf("DROP");
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "drop"));
+        leaves.push(leafOf(st, "DROP", null, undefined));
+        return;
       case "reject":
-        step("reject");
-        return leaf("REJECT", { rejectWith: t.with });
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "reject"));
+        leaves.push(leafOf(st, "REJECT", null, t.with));
+        return;
       case "return":
-        step("return");
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "return"));
         if (st.frames.length === 1) {
           // RETURN in a built-in chain: its policy applies.
           f.pos = endPos(f);
@@ -172,7 +198,7 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         continue;
       case "jump":
       case "goto": {
-        step(t.kind);
+        st.steps.push(ruleStep(tableName, chain, ri, rule, t.kind));
         const target = table.chains.get(t.chain)!;
         if (st.frames.length >= MAX_DEPTH) throw new Error(`netfilter: chain nesting deeper than ${MAX_DEPTH} at ${chain.name}`);
         const nf = frameFor(target, st.pkt, useIndex);
@@ -185,17 +211,18 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         continue;
       }
       case "nat":
-        step(t.action.kind.toLowerCase());
-        return leaf("ACCEPT", { nat: t.action });
+        st.steps.push(ruleStep(tableName, chain, ri, rule, NAT_ACTION[t.action.kind]));
+        leaves.push(leafOf(st, "ACCEPT", t.action, undefined));
+        return;
       case "mark":
-        step("mark");
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "mark"));
         st.pkt = { ...st.pkt, mark: (((st.pkt.mark & ~t.mask) ^ t.value) >>> 0) };
         continue;
       case "log":
-        step(t.name.toLowerCase());
+        st.steps.push(ruleStep(tableName, chain, ri, rule, t.name.toLowerCase()));
         continue;
       case "notrack":
-        step("notrack");
+        st.steps.push(ruleStep(tableName, chain, ri, rule, "notrack"));
         st.notrack = true;
         continue;
     }

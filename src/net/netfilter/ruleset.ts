@@ -3,7 +3,7 @@
 // for the chains it touches and shares the others, so an older Ruleset stays valid (the walker
 // may keep one per node and derive another from it).
 
-import type { HookName, MatchContext, NatAction, PacketView, RecentUpdate, TableName } from "./api.js";
+import type { HookName, MatchContext, NatAction, PacketView, RecentUpdate, RuleStep, TableName } from "./api.js";
 
 export type Policy = "ACCEPT" | "DROP";
 
@@ -101,6 +101,13 @@ export interface Chain {
   readonly rules: Rule[];
   /** Built lazily by the evaluator; dropped whenever the chain is rebuilt. */
   index?: DispatchIndex | null;
+  /**
+   * The evaluator's step records, one per rule (and the policy's), made on first match and
+   * shared by every evaluation: a step depends only on the chain, the rule's position and its
+   * target, and nothing writes to steps. Checked against the rule's text and the policy on use.
+   */
+  steps?: Array<RuleStep | undefined>;
+  policyStep?: RuleStep;
 }
 
 export interface Table {

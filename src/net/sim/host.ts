@@ -5,6 +5,7 @@
 import type { HostKind, HostSpec, ListenerSpec, Sysctls } from "../topology.js";
 import { fmtIp, inNet, ip, isLoopback, isMulticast, maskOf } from "./addr.js";
 import { RouteTable, type SimRoute } from "./routing.js";
+import { displayName } from "./walk.js";
 
 export interface SimAddr {
   ip: number;
@@ -36,6 +37,8 @@ export interface SimBridge {
 
 export class SimHost {
   readonly name: string;
+  /** The name as sentences and traces print it ("nginx-1" for "pod:default/nginx-1"). */
+  readonly displayName: string;
   readonly kind: HostKind;
   readonly up: boolean;
   readonly sysctls: Sysctls;
@@ -52,6 +55,7 @@ export class SimHost {
 
   constructor(spec: HostSpec) {
     this.name = spec.name;
+    this.displayName = displayName(spec.name);
     this.kind = spec.kind;
     this.up = spec.up;
     this.sysctls = spec.sysctls;

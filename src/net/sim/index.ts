@@ -16,7 +16,7 @@ import { fmtIp, parseIp } from "./addr.js";
 import { CtTable, formatEntry } from "./conntrack.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
-import { Path } from "./path.js";
+import { Path, traceEvents } from "./path.js";
 import { type DnsHook, displayName, Walk, type WalkHost } from "./walk.js";
 
 export { displayName } from "./walk.js";
@@ -176,8 +176,19 @@ export class SimNetwork {
       via: leaf.via,
       masqueraded: leaf.masqueraded,
       explanation: leaf.explanation,
-      trace: leaf.trace,
-    };
+    } as ProbeBranch;
+    // The trace's events are made when it is first read (most are never: a passing step's trace
+    // is dropped); an own, enumerable accessor, so copies, JSON and comparisons see a plain field.
+    const raw = leaf.trace;
+    let trace: ProbeBranch["trace"] | null = null;
+    Object.defineProperty(b, "trace", {
+      enumerable: true,
+      configurable: true,
+      get: () => (trace ??= traceEvents(raw)),
+      set: (v: ProbeBranch["trace"]) => {
+        trace = v;
+      },
+    });
     if (leaf.dns) b.dns = leaf.dns;
     return b;
   }

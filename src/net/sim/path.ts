@@ -3,9 +3,51 @@
 // layers, `-m recent` lists). A fork copies the small arrays and gives both children fresh
 // conntrack layers over the shared, now frozen, parent layers.
 
-import type { RecentLists } from "../netfilter/api.js";
+import type { HookName, RecentLists, RuleStep, TableName } from "../netfilter/api.js";
 import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
 import { CtTable } from "./conntrack.js";
+
+/**
+ * A rule (or policy) the packet met, kept as its parts: most of a trace is these, and most
+ * traces are never read (a passing step's trace is dropped), so the TraceEvent and its text are
+ * made only when the trace is read (see `traceEvents`).
+ */
+export class StepEvent {
+  constructor(
+    readonly phase: TracePhase,
+    readonly host: string,
+    readonly hostDisplay: string,
+    readonly table: TableName,
+    readonly hook: HookName,
+    readonly step: RuleStep,
+  ) {}
+
+  event(): TraceEvent {
+    const s = this.step;
+    return {
+      phase: this.phase,
+      host: this.host,
+      kind: s.index === 0 ? "policy" : "rule",
+      text: `${this.hostDisplay} ${this.table} ${this.hook} ${s.chain}${s.index ? ` #${s.index}` : ""}: ${s.action}`,
+      table: this.table,
+      chain: s.chain,
+      hook: this.hook,
+      rule: s.text,
+    };
+  }
+}
+
+export type PathEvent = TraceEvent | StepEvent;
+
+/** The trace as reporters read it: every event in full. */
+export function traceEvents(raw: readonly PathEvent[]): TraceEvent[] {
+  const out: TraceEvent[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const e = raw[i]!;
+    out[i] = e instanceof StepEvent ? e.event() : e;
+  }
+  return out;
+}
 
 export interface NatRecord {
   host: string;
@@ -20,7 +62,7 @@ export interface NatRecord {
 export class Path {
   p: number;
   choices: string[];
-  trace: TraceEvent[];
+  trace: PathEvent[];
   via: string[];
   masqueraded = false;
   phase: TracePhase = "request";
@@ -49,7 +91,7 @@ export class Path {
     readonly bases: Map<string, CtTable>,
     readonly recent: Map<string, RecentLists>,
     choices: string[] = [],
-    trace: TraceEvent[] = [],
+    trace: PathEvent[] = [],
     via: string[] = [],
     nat: NatRecord[] = [],
     marked: string[] = [],
@@ -131,7 +173,7 @@ export class Path {
     return child;
   }
 
-  event(e: TraceEvent): void {
+  event(e: PathEvent): void {
     this.trace.push(e);
   }
 }

@@ -18,7 +18,7 @@ import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
-import type { Path } from "./path.js";
+import { type Path, StepEvent } from "./path.js";
 import type { NextHop } from "./routing.js";
 
 export interface WalkHost {
@@ -92,6 +92,7 @@ export class Walk {
   readonly leaves: Path[] = [];
   private hops = 0;
   private readonly clientName: string;
+  private readonly view: PacketView = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0, mark: 0, inIface: null, outIface: null };
 
   constructor(
     private readonly hosts: Map<string, WalkHost>,
@@ -589,7 +590,17 @@ export class Walk {
     if (isNat && pkt.ct && (srcSide ? pkt.ct.srcManipDone : pkt.ct.dstManipDone)) {
       return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
     }
-    const view: PacketView = { src: pkt.src, dst: pkt.dst, proto: pkt.proto, sport: pkt.sport, dport: pkt.dport, mark: pkt.mark, inIface, outIface };
+    // One view per walk, refilled per table: the interpreter reads it only during the call (a
+    // MARK target copies it), and a probe meets a hundred or so tables.
+    const view = this.view;
+    view.src = pkt.src;
+    view.dst = pkt.dst;
+    view.proto = pkt.proto;
+    view.sport = pkt.sport;
+    view.dport = pkt.dport;
+    view.mark = pkt.mark;
+    view.inIface = inIface;
+    view.outIface = outIface;
     const ctx = wh.ctx;
     ctx.ctstate = pkt.ctState;
     ctx.recent = path.recentOf(wh.host.name);
@@ -607,7 +618,11 @@ export class Walk {
 
   private recordChoice(wh: WalkHost, b: EvalBranch, path: Path): void {
     if (b.nat && b.nat.kind === "DNAT") {
-      const sep = [...b.steps].reverse().find((s) => s.action === "dnat" || /-j DNAT/.test(s.text));
+      let sep: EvalBranch["steps"][number] | undefined;
+      for (let k = b.steps.length - 1; k >= 0 && !sep; k--) {
+        const s = b.steps[k]!;
+        if (s.action === "dnat" || s.text.includes("-j DNAT")) sep = s;
+      }
       path.choices.push(`${sep ? sep.chain : displayName(wh.host.name)} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`);
     } else if (b.choices.length > 0) {
       path.choices.push(`${displayName(wh.host.name)}: ${b.choices.join("; ")}`);
@@ -617,18 +632,7 @@ export class Walk {
   /** Applies one branch's effects; false when the packet stops here (dropped, rejected). */
   private applyBranch(wh: WalkHost, hook: HookName, table: TableName, b: EvalBranch, pkt: Packet, path: Path, hop: NextHop | undefined, onDrop?: (path: Path, where: string) => void): boolean {
     const h = wh.host;
-    for (const s of b.steps) {
-      path.event({
-        phase: path.phase,
-        host: h.name,
-        kind: s.index === 0 ? "policy" : "rule",
-        text: `${displayName(h.name)} ${table} ${hook} ${s.chain}${s.index ? ` #${s.index}` : ""}: ${s.action}`,
-        table,
-        chain: s.chain,
-        hook,
-        rule: s.text,
-      });
-    }
+    for (const s of b.steps) path.event(new StepEvent(path.phase, h.name, h.displayName, table, hook, s));
     if ((b.mark & 0x4000) !== 0 && (pkt.mark & 0x4000) === 0 && path.phase === "request") {
       path.marked.push(h.name);
       const by = markingJump(b);
@@ -645,7 +649,8 @@ export class Walk {
       }
     }
     const last = b.steps[b.steps.length - 1];
-    const where = last ? `${last.chain}: ${ruleReason(last.text)}` : `${table} ${hook}`;
+    // Only a drop or a reject names its rule; most branches accept, so the comment is read then.
+    const where = b.verdict === "DROP" || b.verdict === "REJECT" ? (last ? `${last.chain}: ${ruleReason(last.text)}` : `${table} ${hook}`) : "";
     if (b.verdict === "DROP") {
       const text = `dropped on ${displayName(h.name)} by ${where}`;
       path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
