@@ -31,8 +31,18 @@ export function ip(text: string): number {
   return v;
 }
 
+// Printed addresses, remembered: a probe's trace and conntrack texts print the same few
+// addresses hundreds of times, and each print made seven strings. Bounded (cleared when full).
+const IP_TEXT_MAX = 4096;
+const ipText = new Map<number, string>();
+
 export function fmtIp(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  const hit = ipText.get(v);
+  if (hit !== undefined) return hit;
+  const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  if (ipText.size >= IP_TEXT_MAX) ipText.clear();
+  ipText.set(v, text);
+  return text;
 }
 
 export function maskOf(prefix: number): number {

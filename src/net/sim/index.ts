@@ -251,6 +251,13 @@ function pseudoMac(seed: string): string {
 }
 
 function recentSignature(recent: Map<string, RecentLists>): string {
+  // Without session affinity every list is empty: the common signature, with nothing to sort.
+  let any = false;
+  for (const lists of recent.values()) {
+    for (const list of lists.values()) if (list.size > 0) any = true;
+    if (any) break;
+  }
+  if (!any) return "";
   const parts: string[] = [];
   for (const [host, lists] of [...recent].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     for (const [name, list] of [...lists].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
@@ -264,6 +271,8 @@ function recentSignature(recent: Map<string, RecentLists>): string {
 
 /** Branches that left the same recent state are one world for the next probe. */
 function mergeWorlds(worlds: World[]): World[] {
+  // One branch is one world, whatever its recent state (the usual case: no ECMP, one endpoint).
+  if (worlds.length === 1) return [{ ...worlds[0]!, label: [] }];
   const bySig = new Map<string, World>();
   for (const w of worlds) {
     const sig = recentSignature(w.recent);
