@@ -3,19 +3,21 @@
 // are loaded only when a JUnit report is asked for.
 //
 // Start-up is part of every run (cold_start_ratio in bench/). Node 20 has no compile cache for
-// ES modules, so the CLI itself is one CommonJS bundle (dist/svcspec.cjs) that the launcher
-// dist/svcspec.js compiles through vm.Script with V8's code cache (see scripts/launcher.mjs).
-// The worker-thread entry and the kernel engine's agent stay ES modules, code-split.
+// modules, so the CLI itself is one CommonJS bundle (dist/svcspec.cjs) that the launcher
+// dist/svcspec.js compiles through vm.Script with V8's code cache (see scripts/launcher.cjs).
+// Everything in dist/ is CommonJS (dist/package.json says so): an ES-module entry alone costs
+// node its ESM loader at start-up.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const esmBanner = [
-  "import { createRequire as __svcspecCreateRequire } from 'node:module';",
-  "const require = __svcspecCreateRequire(import.meta.url);",
-].join("\n");
+// import.meta in the sources (the worker and lab agent are found next to the running bundle; the
+// tsx-only import.meta.resolve) as the CommonJS bundle's own URL and resolution.
+const importMetaBanner =
+  "var __svcspecImportMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href };";
 
 const common = {
   metafile: true,
@@ -29,21 +31,10 @@ const common = {
   sourcemap: true,
   external: ["mocha", "mocha-junit-reporter"],
   logLevel: "warning",
+  format: "cjs",
+  define: { "import.meta": "__svcspecImportMeta" },
+  banner: { js: importMetaBanner },
 };
-
-const workers = await build({
-  ...common,
-  entryPoints: {
-    ...(existsSync("src/run/worker.ts") ? { worker: "src/run/worker.ts" } : {}),
-    // The kernel engine's per-namespace agent, found next to the running bundle.
-    ...(existsSync("src/lab/agent.ts") ? { "lab-agent": "src/lab/agent.ts" } : {}),
-  },
-  // Chunks sit next to the entries (import.meta.url-relative paths keep working).
-  splitting: true,
-  chunkNames: "[name]-[hash]",
-  format: "esm",
-  banner: { js: esmBanner },
-});
 
 // Node built-ins that cost start-up time (each loads a tree of internal modules) but that most
 // runs never use: child_process (commander's executable subcommands, the kernel engine),
@@ -60,8 +51,7 @@ const lazyBuiltins = {
         ? { path: args.path, external: true }
         : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" },
     );
-    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
-      const { createRequire } = await import("node:module");
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
       // Export names as this node has them; an export the build's node lacks reads as undefined.
       const names = Object.keys(createRequire(import.meta.url)(`node:${args.path}`));
       const contents = [
@@ -74,34 +64,37 @@ const lazyBuiltins = {
   },
 };
 
-// One file: with the code cache, code a run never calls costs little (V8 compiles functions
-// lazily and the cache holds those the warm-up run compiled). The source's import.meta.url
-// (paths of dist/worker.js and dist/lab-agent.js next to the bundle) becomes the bundle's URL,
-// import.meta.resolve a CommonJS resolution (only the unbundled, tsx path uses it).
+// One file per entry: with the code cache, code a run never calls costs little (V8 compiles
+// functions lazily, and the cache holds those the warm-up run compiled).
 const cli = await build({
   ...common,
   entryPoints: { svcspec: "src/cli/main.ts" },
   outExtension: { ".js": ".cjs" },
   plugins: [lazyBuiltins],
-  format: "cjs",
   // import() of mocha (JUnit reports) becomes require(): the vm.Script the launcher compiles
   // has no module loader for dynamic imports, and mocha is CommonJS anyway.
   supported: { "dynamic-import": false },
-  define: { "import.meta": "__svcspecImportMeta" },
-  banner: {
-    js: "var __svcspecImportMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href };",
+});
+// The worker-thread entry (--jobs) and the kernel engine's per-namespace agent, found next to
+// the running bundle. The worker keeps import() for an executor module given by path.
+const workers = await build({
+  ...common,
+  entryPoints: {
+    ...(existsSync("src/run/worker.ts") ? { worker: "src/run/worker.ts" } : {}),
+    ...(existsSync("src/lab/agent.ts") ? { "lab-agent": "src/lab/agent.ts" } : {}),
   },
 });
+writeFileSync("dist/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
 
 // The launcher names the cache after the bundle's content: a rebuilt bundle never meets an
 // old cache. (V8 itself rejects a cache made by another node binary or other V8 flags.)
 const bundleHash = createHash("sha256").update(readFileSync("dist/svcspec.cjs")).digest("hex").slice(0, 16);
-const launcher = readFileSync(fileURLToPath(new URL("./launcher.mjs", import.meta.url)), "utf8").replace("__SVCSPEC_BUNDLE_HASH__", bundleHash);
+const launcher = readFileSync(fileURLToPath(new URL("./launcher.cjs", import.meta.url)), "utf8").replace("__SVCSPEC_BUNDLE_HASH__", bundleHash);
 writeFileSync("dist/svcspec.js", launcher);
 chmodSync("dist/svcspec.js", 0o755);
 
-// Outputs of earlier builds: chunks (their names carry a content hash) and code caches of
-// other bundles; drop those this build did not write.
+// Outputs of earlier builds: chunks of the former code-split build (their names carry a content
+// hash) and code caches of other bundles; drop those this build did not write.
 const written = new Set([...Object.keys(workers.metafile.outputs), ...Object.keys(cli.metafile.outputs)].map((p) => p.replace(/^dist\//, "")));
 for (const f of readdirSync("dist")) {
   if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) && !written.has(f)) rmSync(`dist/${f}`, { force: true });
@@ -110,7 +103,5 @@ for (const f of readdirSync("dist")) {
 
 // Warm the code cache with one real run (the functions a run compiles go into the cache);
 // a failure here only means the first user run writes it instead.
-if (process.env.SVCSPEC_NO_WARM !== "1") {
-  const warmSpec = fileURLToPath(new URL("./warm.svcspec", import.meta.url));
-  spawnSync(process.execPath, ["dist/svcspec.js", "run", warmSpec, "--quiet", "--no-color"], { stdio: "ignore", env: { ...process.env, SVCSPEC_CODE_CACHE_WRITE: "1" } });
-}
+const warmSpec = fileURLToPath(new URL("./warm.svcspec", import.meta.url));
+spawnSync(process.execPath, ["dist/svcspec.js", "run", warmSpec, "--no-color"], { stdio: "ignore" });

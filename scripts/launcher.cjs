@@ -9,13 +9,14 @@
 // When there is no usable cache, the run writes one as it exits, after the run has compiled the
 // functions it used (lazily compiled functions are then in the cache too). Any failure to read
 // or write the cache is ignored: the cache only ever saves time.
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Script } from "node:vm";
+// It is CommonJS (dist/package.json): an ES-module entry would cost node its ESM loader.
+"use strict";
+const { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const { join } = require("node:path");
+const { Script } = require("node:vm");
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = __dirname;
 const bundle = join(here, "svcspec.cjs");
 const cachePath = join(here, `svcspec.cjs.${process.version}-${process.arch}-__SVCSPEC_BUNDLE_HASH__.cache`);
 
@@ -53,5 +54,5 @@ if (cachedData === undefined || script.cachedDataRejected) {
   });
 }
 
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
+const bundleModule = { exports: {} };
+script.runInThisContext()(bundleModule.exports, createRequire(bundle), bundleModule, bundle, here);

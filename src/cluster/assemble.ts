@@ -10,7 +10,6 @@
 // Both engines realise this Topology: the simulator in memory, the kernel engine in network
 // namespaces.
 
-import { createHash } from "node:crypto";
 import type { Service } from "../world/k8s.js";
 import type { NodeDecl, World } from "../world/model.js";
 import { intToIp, ipToInt, parseCidr } from "../world/ipv4.js";
@@ -19,6 +18,7 @@ import type { LbRoute } from "../kube/cloud.js";
 import type { ClusterRuntime } from "../kube/runtime.js";
 import { APISERVER_PORT } from "../world/defaults.js";
 import { KUBE_PROXY_HEALTHZ_PORT } from "../kube/cloud.js";
+import { sha256Digest } from "../kube/proxier/names.js";
 
 export const ROUTER = "router";
 export const OUTSIDE_SEGMENT = "outside";
@@ -28,12 +28,19 @@ export const NODE_SEGMENT = "nodenet";
 export const podHost = (namespace: string, name: string): string => `pod:${namespace}/${name}`;
 export const clientHost = (name: string): string => `client:${name}`;
 
+// SHA-256 from the rule writer's own (JavaScript for ASCII input): node:crypto would otherwise be
+// loaded for veth names and MACs alone, at every run's start (cold_start_ratio in bench/).
+
 /** The node-side veth name a CNI plugin would pick: "veth" + 8 hex chars of a stable hash. */
-export const vethName = (namespace: string, pod: string): string =>
-  "veth" + createHash("sha256").update(`${namespace}/${pod}`).digest("hex").slice(0, 8);
+export const vethName = (namespace: string, pod: string): string => {
+  const h = sha256Digest(`${namespace}/${pod}`);
+  let hex = "";
+  for (let i = 0; i < 4; i++) hex += h[i]!.toString(16).padStart(2, "0");
+  return "veth" + hex;
+};
 
 const mac = (seed: string): string => {
-  const h = createHash("sha256").update(seed).digest();
+  const h = sha256Digest(seed);
   // Locally administered, unicast.
   const b = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
   return b.map((x) => x.toString(16).padStart(2, "0")).join(":");

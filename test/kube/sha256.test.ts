@@ -4,7 +4,8 @@
 
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { hash16 } from "../../src/kube/proxier/names.js";
+import { vethName } from "../../src/cluster/assemble.js";
+import { hash16, sha256Digest } from "../../src/kube/proxier/names.js";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 function reference(input: string): string {
@@ -41,5 +42,19 @@ describe("hash16 (kube-proxy chain-name hash)", () => {
     }
     // Upstream's own name for the default kubernetes Service: KUBE-SVC-NPX46M4PTMTKRN6Y.
     expect(hash16("default/kubernetes:httpstcp")).toBe("NPX46M4PTMTKRN6Y");
+  });
+});
+
+describe("sha256Digest (veth names and MACs)", () => {
+  it("equals node:crypto's digest for ASCII, multi-block and non-ASCII input", () => {
+    for (const s of ["", "default/web-1", "kube-system/coredns-1", "x".repeat(55), "y".repeat(64), "z".repeat(200), "ünïcode/pød", "日本/ポッド"]) {
+      expect(Buffer.from(sha256Digest(s)).toString("hex"), JSON.stringify(s)).toBe(createHash("sha256").update(s, "utf8").digest("hex"));
+    }
+  });
+
+  it("keeps veth names as a CNI plugin's hash of namespace/pod", () => {
+    for (const [ns, pod] of [["default", "web-1"], ["team-a", "api-7f9c"], ["ns", "ünï"]] as const) {
+      expect(vethName(ns, pod)).toBe("veth" + createHash("sha256").update(`${ns}/${pod}`).digest("hex").slice(0, 8));
+    }
   });
 });

@@ -6,10 +6,18 @@
 import * as crypto from "node:crypto";
 
 // crypto.hash (Node >= 20.12) is a one-shot digest, several times cheaper than createHash per call.
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: "buffer") => Buffer }).hash;
-const sha256 = oneShot
-  ? (s: string): Buffer => oneShot("sha256", s, "buffer")
-  : (s: string): Buffer => crypto.createHash("sha256").update(s, "utf8").digest();
+// Looked up on the first non-ASCII input only: the CLI bundle loads node:crypto when one of its
+// exports is first read, and a run whose names are all ASCII then never pays for loading it.
+let nodeSha256: ((s: string) => Buffer) | undefined;
+const sha256 = (s: string): Buffer => {
+  if (!nodeSha256) {
+    const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: "buffer") => Buffer }).hash;
+    nodeSha256 = oneShot
+      ? (t: string): Buffer => oneShot("sha256", t, "buffer")
+      : (t: string): Buffer => crypto.createHash("sha256").update(t, "utf8").digest();
+  }
+  return nodeSha256(s);
+};
 
 export const KUBE_SERVICES = "KUBE-SERVICES";
 export const KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
@@ -88,6 +96,14 @@ const digestBytes = (input: string): ((i: number) => number) => {
   const d = sha256(input);
   return (i) => d[i]!;
 };
+
+/** SHA-256 of the UTF-8 bytes of input (what node:crypto gives), as 32 bytes. */
+export function sha256Digest(input: string): Uint8Array {
+  const byte = digestBytes(input);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = byte(i);
+  return out;
+}
 
 /** The first 16 base32 characters of SHA-256(input): 80 bits, exactly what kube-proxy keeps. */
 export function hash16(input: string): string {
