@@ -606,9 +606,15 @@ export class Walk {
     ctx.recent = path.recentOf(wh.host.name);
     const branches = this.evaluate(wh.ruleset, table, hook, view, ctx);
     const many = branches.length > 1;
-    for (const b of branches) {
-      const child = many ? path.fork(path.p * b.probability) : path;
-      const q = many ? forkPacket(pkt) : pkt;
+    const p = path.p;
+    for (let k = 0; k < branches.length; k++) {
+      const b = branches[k]!;
+      // The last branch continues on the path and packet themselves: each earlier one took its
+      // own copies (and fork() froze the shared state), so nothing else sees them any more.
+      const own = k === branches.length - 1;
+      if (own && many) path.p = p * b.probability;
+      const child = many && !own ? path.fork(p * b.probability) : path;
+      const q = many && !own ? forkPacket(pkt) : pkt;
       if (many) this.recordChoice(wh, b, child);
       if (this.applyBranch(wh, hook, table, b, q, child, hop, onDrop)) {
         this.tables(wh, hook, tables, inIface, outIface, q, child, next, hop, onDrop, i + 1);
