@@ -11,7 +11,9 @@
 import {
   EmbeddedActionsParser,
   EOF,
+  LLkLookaheadStrategy,
   tokenLabel,
+  type ILookaheadStrategy,
   type IParserErrorMessageProvider,
   type IToken,
   type TokenType,
@@ -188,6 +190,32 @@ const dedent = (body: string): string => {
   return lines.map((l) => (l.startsWith(indent!) ? l.slice(n) : l.trimStart())).join("\n");
 };
 
+/**
+ * chevrotain's LL(k) lookahead, each decision's function computed when the parser first takes
+ * that decision instead of for the whole grammar at construction: same functions, same parses,
+ * but a small spec pays only for the statements it uses (computing them all was ~20-35 ms of a
+ * run's start-up, bench/ cold_start_ratio). chevrotain calls them with the parser as `this`.
+ */
+type AltLookahead = ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]>;
+type OptLookahead = ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]>;
+class OnDemandLookahead extends LLkLookaheadStrategy {
+  override buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): AltLookahead {
+    let built: AltLookahead | undefined;
+    const build = (): AltLookahead => (built ??= super.buildLookaheadForAlternation(options));
+    return function (this: unknown, orAlts: Parameters<AltLookahead>[0]) {
+      return build().call(this, orAlts);
+    };
+  }
+
+  override buildLookaheadForOptional(options: Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0]): OptLookahead {
+    let built: OptLookahead | undefined;
+    const build = (): OptLookahead => (built ??= super.buildLookaheadForOptional(options));
+    return function (this: unknown) {
+      return build().call(this);
+    };
+  }
+}
+
 /** Shared by the one parser instance and its error-message provider. */
 const parseState: ParseState = { blocks: [], suggestions: new Map() };
 
@@ -200,6 +228,7 @@ class SvcspecParser extends EmbeddedActionsParser {
     super(L.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
+      lookaheadStrategy: new OnDemandLookahead({ maxLookahead: 3 }),
       errorMessageProvider: makeErrorProvider(parseState),
       // The grammar checks (ambiguities, left recursion ...) depend only on this file, and the
       // test suite runs them on every change; a user's `svcspec run` would pay ~30 ms of
