@@ -86,9 +86,10 @@ describe("views", () => {
   it("show conntrack after a NodePort connection: node2 holds DNAT and SNAT in one entry, node1 the forwarded flow", () => {
     const sport = run.branches("views", 3)[0]!.trace[0]!.text.match(/203\.0\.113\.7:(\d+)/)![1];
     expect(out(4)).toBe(
-      `tcp      6 60 SYN_RECV src=203.0.113.7 dst=192.168.1.12 sport=${sport} dport=30080 src=10.244.1.40 dst=192.168.1.12 sport=8080 dport=${sport} mark=0 use=1`,
+      // After the handshake's final ACK: ESTABLISHED, assured, kube-proxy's 24 h timeout.
+      `tcp      6 86400 ESTABLISHED src=203.0.113.7 dst=192.168.1.12 sport=${sport} dport=30080 src=10.244.1.40 dst=192.168.1.12 sport=8080 dport=${sport} [ASSURED] mark=0 use=1`,
     );
-    expect(out(5)).toMatch(/^tcp {6}6 60 SYN_RECV src=192\.168\.1\.12 dst=10\.244\.1\.40 sport=\d+ dport=8080 src=10\.244\.1\.40 dst=192\.168\.1\.12 sport=8080 dport=\d+ mark=0 use=1$/);
+    expect(out(5)).toMatch(/^tcp {6}6 86400 ESTABLISHED src=192\.168\.1\.12 dst=10\.244\.1\.40 sport=\d+ dport=8080 src=10\.244\.1\.40 dst=192\.168\.1\.12 sport=8080 dport=\d+ \[ASSURED\] mark=0 use=1$/);
   });
 
   it("show hairpin: one sysfs line per veth on the bridge (web-1, web-2, a CoreDNS pod)", () => {

@@ -144,9 +144,13 @@ function sameReply(a: CtEntry, b: CtEntry): boolean {
 
 const PROTO_NAMES: Record<number, string> = { [PROTO_TCP]: "tcp", [PROTO_UDP]: "udp", [PROTO_ICMP]: "icmp" };
 
+// ESTABLISHED: kube-proxy sets nf_conntrack_tcp_timeout_established to 86400 on every node
+// (--conntrack-tcp-timeout-established, default 24h); the kernel's own default is 432000.
+const TCP_ESTABLISHED_TIMEOUT = 86400;
+
 function timeoutOf(e: CtEntry): number {
   if (e.proto === PROTO_TCP) {
-    return e.tcpState === "SYN_SENT" ? 120 : e.tcpState === "SYN_RECV" ? 60 : e.tcpState === "ESTABLISHED" ? 432000 : 10;
+    return e.tcpState === "SYN_SENT" ? 120 : e.tcpState === "SYN_RECV" ? 60 : e.tcpState === "ESTABLISHED" ? TCP_ESTABLISHED_TIMEOUT : 10;
   }
   if (e.proto === PROTO_UDP) return e.seenReply ? 120 : 30;
   return 30;

@@ -915,7 +915,20 @@ export class Walk {
       this.finish(path, "timeout", "none", `${this.clientName} received ${describe(pkt)} instead of a SYN-ACK and timed out`, from);
       return;
     }
+    if (pkt.proto === PROTO_TCP) this.completeHandshake(path);
     this.finish(path, "connected", pkt.proto === PROTO_TCP ? "syn-ack" : "udp-reply", this.connectedSentence(path, from), from);
+  }
+
+  /**
+   * The client's final ACK of the handshake follows the SYN's path as an established packet
+   * (conntrack translates it; nat is not consulted), and every conntrack entry of the connection
+   * moves from SYN_RECV to ESTABLISHED — what `conntrack -L` shows on a real node right after a
+   * connect. Only this branch's own entries (those the SYN-ACK updated) are touched.
+   */
+  private completeHandshake(path: Path): void {
+    for (const table of path.ctLayers().values()) {
+      for (const e of table.own) if (e.proto === PROTO_TCP && e.seenReply && e.tcpState === "SYN_RECV") e.tcpState = "ESTABLISHED";
+    }
   }
 
   private connectedSentence(path: Path, replyFrom: Endpoint4): string {
