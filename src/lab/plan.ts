@@ -166,6 +166,12 @@ export function planLab(topology: Topology, prefix: string): LabPlan {
       for (const b of host.bridges) k.push(`link set dev ${b.name} up`);
       for (const iface of host.interfaces) k.push(`link set dev ${iface.name} up`);
       for (const r of host.routes) k.push(routeLine(r));
+      // A network that has been up for a while has its neighbours resolved. A brand-new lab does
+      // not, and on this kernel the very first SYN through a fresh ECMP route on the router was
+      // seen to come back as a SYN-ACK the client reset (ECONNRESET) — an artefact of the lab's
+      // age, not of the cluster. So hosts on the shared switches (clients, router, nodes) start
+      // with their up peers' addresses resolved, as `ip neigh` would show them after some traffic.
+      k.push(...warmNeighbours(topology, host));
     }
     script.push(
       ipBatch(k),
@@ -189,4 +195,29 @@ export function planLab(topology: Topology, prefix: string): LabPlan {
 /** The nfacct counter names an iptables text uses (`-m nfacct --nfacct-name NAME`). */
 export function nfacctCounters(iptables: string): string[] {
   return [...new Set([...iptables.matchAll(/--nfacct-name\s+(\S+)/g)].map((m) => m[1]!))];
+}
+
+const ipNum = (ip: string): number => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const sameSubnet = (a: string, b: string, prefix: number): boolean =>
+  prefix === 0 || Math.floor(ipNum(a) / 2 ** (32 - prefix)) === Math.floor(ipNum(b) / 2 ** (32 - prefix));
+
+/** `neigh replace` lines for a host's switch-segment interfaces: every up peer in the same subnet. */
+export function warmNeighbours(topology: Topology, host: HostSpec): string[] {
+  const lines: string[] = [];
+  const switches = new Set(topology.segments.filter((s) => s.kind === "switch").map((s) => s.name));
+  for (const iface of host.interfaces) {
+    if (!switches.has(iface.segment) || iface.bridge) continue;
+    for (const peer of topology.hosts) {
+      if (peer === host || !peer.up) continue;
+      for (const pi of peer.interfaces) {
+        if (pi.segment !== iface.segment || !pi.mac) continue;
+        for (const pa of pi.addrs) {
+          if (iface.addrs.some((a) => sameSubnet(a.ip, pa.ip, a.prefix))) {
+            lines.push(`neigh replace ${pa.ip} lladdr ${pi.mac} dev ${iface.name} nud reachable`);
+          }
+        }
+      }
+    }
+  }
+  return lines;
 }
