@@ -1,4 +1,4 @@
-// A Topology written by hand after /work/shared/docs/kernel-lab.md, to exercise the kernel
+// A Topology written by hand after shared/docs/kernel-lab.md, to exercise the kernel
 // engine on its own: client — router — node network (a switch) — node1, node2; pod nginx-1
 // (TCP :80) on node1, pod b2 on node2. Rules follow kube-proxy's layout (pkg/proxy/iptables)
 // for default/nginx (clusterIP 10.96.0.100:8080, nodePort 30080 → 10.244.1.5:80) and
