@@ -9,7 +9,7 @@ import { checkPrerequisites, LabPrerequisiteError } from "../lab/exec.js";
 import { EXIT } from "./exit.js";
 
 export function registerLab(program: Command): void {
-  const lab = program.command("lab").description("Manage the kernel engine's network-namespace labs on this machine.");
+  const lab = program.command("lab").description("manage the kernel engine's network-namespace labs on this machine");
   lab
     .command("clean")
     .description("Remove network namespaces and agent processes left by interrupted kernel-engine runs (only svcspec's own, named svs<hex>-…).")

@@ -308,7 +308,7 @@ export function registerRun(program: Command, overrides: Partial<RunCommandDeps>
   const collect = (value: string, previous: string[]) => [...previous, value];
   program
     .command("run")
-    .description("Run the scenarios of .svcspec files and report verdicts (console, JUnit, JSON, TAP).")
+    .description("run the scenarios of .svcspec files and report verdicts (console, JUnit, JSON, TAP)")
     .argument("[paths...]", "spec files, directories (searched for *.svcspec) or globs", [])
     .option("--reporter <name[:path]>", "spec (default) or dot on the terminal; junit:PATH, json:PATH, tap[:PATH]; repeatable", collect, [])
     .option("--grep <regex>", "run only scenarios whose title matches")
