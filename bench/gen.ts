@@ -2,6 +2,7 @@
 // over 100 nodes. Deterministic (mulberry32), so runs are comparable.
 
 import type { EndpointSlice, Service } from "../src/world/k8s.js";
+import type { ProxierConfig } from "../src/kube/proxier/index.js";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -57,4 +58,22 @@ export function generateCluster(opts: { services?: number; endpoints?: number; n
     });
   }
   return { services, slices, nodes };
+}
+
+/**
+ * The kube-proxy every benchmark runs: node-7 of the generated cluster. `nfacct` differs by
+ * benchmark (the legacy restore figure needs rules the bare kernel loads without nfacct objects).
+ */
+export function benchProxierConfig(nfacct: boolean): ProxierConfig {
+  return {
+    nodeName: "node-7",
+    nodeIPs: ["192.168.1.17"],
+    clusterCIDR: "10.64.0.0/10",
+    masqueradeAll: false,
+    masqueradeMark: "0x4000",
+    nodePortAddresses: [],
+    localhostNodePorts: true,
+    nfacct,
+    randomFully: true,
+  };
 }

@@ -6,23 +6,13 @@
 //   npx tsx bench/peak-rss.ts
 
 import { readFileSync } from "node:fs";
-import { writeRestore, type ProxierConfig } from "../src/kube/proxier/index.js";
+import { writeRestore } from "../src/kube/proxier/index.js";
 import { applyRestore, loadRuleset } from "../src/net/netfilter/index.js";
 import { traceDumpDetailed } from "../src/net/netfilter/trace-dump.js";
-import { generateCluster } from "./gen.js";
+import { benchProxierConfig, generateCluster } from "./gen.js";
 
 const BASE = readFileSync(new URL("../test/net/netfilter/fixtures/kube-proxy-jumps.rules", import.meta.url), "utf8");
-const cfg: ProxierConfig = {
-  nodeName: "node-7",
-  nodeIPs: ["192.168.1.17"],
-  clusterCIDR: "10.64.0.0/10",
-  masqueradeAll: false,
-  masqueradeMark: "0x4000",
-  nodePortAddresses: [],
-  localhostNodePorts: true,
-  nfacct: false,
-  randomFully: true,
-};
+const cfg = benchProxierConfig(false);
 
 const t0 = performance.now();
 const cluster = generateCluster({ services: 10_000, endpoints: 10, nodes: 100, seed: 42 });

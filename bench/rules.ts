@@ -5,21 +5,11 @@
 // Not part of `npm test`: speed is measured here, never in timed tests.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeRestore, type ProxierConfig } from "../src/kube/proxier/index.js";
-import { generateCluster } from "./gen.js";
+import { writeRestore } from "../src/kube/proxier/index.js";
+import { benchProxierConfig, generateCluster } from "./gen.js";
 
 const cluster = generateCluster();
-const cfg: ProxierConfig = {
-  nodeName: "node-7",
-  nodeIPs: ["192.168.1.17"],
-  clusterCIDR: "10.64.0.0/10",
-  masqueradeAll: false,
-  masqueradeMark: "0x4000",
-  nodePortAddresses: [],
-  localhostNodePorts: true,
-  nfacct: false,
-  randomFully: true,
-};
+const cfg = benchProxierConfig(false);
 
 writeRestore(cluster.services.slice(0, 200), cluster.slices.slice(0, 200), cfg); // warm-up (JIT)
 const runs: number[] = [];

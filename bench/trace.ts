@@ -6,24 +6,14 @@
 // Rulesets come from the rule writer and bench/gen.ts's seeded cluster. Not part of `npm test`.
 
 import { readFileSync } from "node:fs";
-import { writeRestore, type ProxierConfig } from "../src/kube/proxier/index.js";
+import { writeRestore } from "../src/kube/proxier/index.js";
 import { applyRestore, loadRuleset, type Ruleset } from "../src/net/netfilter/index.js";
 import { traceDumpDetailed, type TraceDumpOptions } from "../src/net/netfilter/trace-dump.js";
-import { generateCluster } from "./gen.js";
+import { benchProxierConfig, generateCluster } from "./gen.js";
 
 const BASE = readFileSync(new URL("../test/net/netfilter/fixtures/kube-proxy-jumps.rules", import.meta.url), "utf8");
 
-const cfg: ProxierConfig = {
-  nodeName: "node-7",
-  nodeIPs: ["192.168.1.17"],
-  clusterCIDR: "10.64.0.0/10",
-  masqueradeAll: false,
-  masqueradeMark: "0x4000",
-  nodePortAddresses: [],
-  localhostNodePorts: true,
-  nfacct: true,
-  randomFully: true,
-};
+const cfg = benchProxierConfig(true);
 
 function build(n: number): { ruleset: Ruleset; probes: TraceDumpOptions[]; loadS: number } {
   const cluster = generateCluster({ services: n, endpoints: 10, nodes: 100, seed: 42 });
