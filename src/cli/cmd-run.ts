@@ -155,6 +155,8 @@ async function runOnce(files: string[], plan: Plan, opts: RunCliOptions, deps: R
       verbose: opts.verbose,
       executor: deps.executor,
       worker: deps.worker,
+      // Only the JSON report prints passing scenarios' branches; the console prints them as it goes.
+      keepPassingBranches: plan.reporters.some((r) => r.kind === "file" && r.name === "json"),
       onFileStart: (f) => progress.fileStarted(f),
       onFileResult: (r) => {
         progress.fileDone();

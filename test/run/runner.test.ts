@@ -47,6 +47,26 @@ describe("runSpecs", () => {
     expect(runVerdict(run)).toBe("internal");
   });
 
+  it("drops passing scenarios' branches after reporting them when asked, and keeps failures whole", async () => {
+    const seen: number[] = [];
+    const branchCounts = (f: { scenarios: Array<{ status: string; steps: Array<{ branches: unknown[] }> }> }) =>
+      f.scenarios.map((s) => `${s.status}:${s.steps.map((st) => st.branches.length).join(",")}`);
+    const slim = await runSpecs(
+      opts({
+        files: files.filter((f) => f.endsWith("b-fail.svcspec")),
+        keepPassingBranches: false,
+        onFileResult: (r) => r.scenarios.forEach((s) => s.steps.forEach((st) => seen.push(st.branches.length))),
+      }),
+    );
+    // The reporter saw every branch; the run's result keeps only the failing scenario's.
+    expect(seen.every((n) => n > 0)).toBe(true);
+    const after = branchCounts(slim.run.files[0]!);
+    expect(after.some((c) => c.startsWith("passed:") && /^passed:0(,0)*$/.test(c))).toBe(true);
+    expect(after.filter((c) => c.startsWith("failed:")).every((c) => !/:0(,|$)/.test(c))).toBe(true);
+    const full = await runSpecs(opts({ files: files.filter((f) => f.endsWith("b-fail.svcspec")) }));
+    expect(branchCounts(full.run.files[0]!).every((c) => !/:0(,|$)/.test(c))).toBe(true);
+  });
+
   it("classifies runs for the exit code: failed < input < internal", async () => {
     const only = (names: string[]) => files.filter((f) => names.some((n) => f.endsWith(n)));
     expect(runVerdict((await runSpecs(opts({ files: only(["a-pass.svcspec"]) }))).run)).toBe("ok");

@@ -16,7 +16,7 @@ import { fmtIp, parseIp } from "./addr.js";
 import { CtTable, formatEntry } from "./conntrack.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
-import { Path, traceEvents } from "./path.js";
+import { Path, type PathEvent, traceEvents } from "./path.js";
 import { type DnsHook, displayName, Walk, type WalkHost } from "./walk.js";
 
 export { displayName } from "./walk.js";
@@ -179,14 +179,16 @@ export class SimNetwork {
     } as ProbeBranch;
     // The trace's events are made when it is first read (most are never: a passing step's trace
     // is dropped); an own, enumerable accessor, so copies, JSON and comparisons see a plain field.
-    const raw = leaf.trace;
+    // Setting the trace (the executor empties a passing step's) lets go of the raw events.
+    let raw: PathEvent[] | null = leaf.trace;
     let trace: ProbeBranch["trace"] | null = null;
     Object.defineProperty(b, "trace", {
       enumerable: true,
       configurable: true,
-      get: () => (trace ??= traceEvents(raw)),
+      get: () => (trace ??= traceEvents(raw!)),
       set: (v: ProbeBranch["trace"]) => {
         trace = v;
+        raw = null;
       },
     });
     if (leaf.dns) b.dns = leaf.dns;
