@@ -36,6 +36,29 @@ interface World {
 
 const FIRST_EPHEMERAL_PORT = 40000;
 
+// A branch's trace as the walk recorded it, until first read; then the events, made once.
+const RAW_TRACE = Symbol("raw trace");
+const TRACE = Symbol("trace");
+type LazyTraceBranch = ProbeBranch & { [RAW_TRACE]: PathEvent[] | null; [TRACE]?: ProbeBranch["trace"] };
+const TRACE_ACCESSOR: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: LazyTraceBranch): ProbeBranch["trace"] {
+    let t = this[TRACE];
+    if (t === undefined) {
+      t = traceEvents(this[RAW_TRACE] ?? []);
+      Object.defineProperty(this, TRACE, { value: t, writable: true, enumerable: false, configurable: true });
+      this[RAW_TRACE] = null;
+    }
+    return t;
+  },
+  // Setting the trace (the executor empties a passing step's) lets go of the raw events.
+  set(this: LazyTraceBranch, v: ProbeBranch["trace"]): void {
+    Object.defineProperty(this, TRACE, { value: v, writable: true, enumerable: false, configurable: true });
+    this[RAW_TRACE] = null;
+  },
+};
+
 // Loaded rulesets by (source name, text). A Ruleset is immutable once loaded (a restore builds
 // new chains; the lazily built dispatch index is a pure cache), and the walker only reads it, so
 // every SimNetwork built from the same node rules can share one: the scenarios of a file run on
@@ -179,18 +202,11 @@ export class SimNetwork {
     } as ProbeBranch;
     // The trace's events are made when it is first read (most are never: a passing step's trace
     // is dropped); an own, enumerable accessor, so copies, JSON and comparisons see a plain field.
-    // Setting the trace (the executor empties a passing step's) lets go of the raw events.
-    let raw: PathEvent[] | null = leaf.trace;
-    let trace: ProbeBranch["trace"] | null = null;
-    Object.defineProperty(b, "trace", {
-      enumerable: true,
-      configurable: true,
-      get: () => (trace ??= traceEvents(raw!)),
-      set: (v: ProbeBranch["trace"]) => {
-        trace = v;
-        raw = null;
-      },
-    });
+    // One shared getter/setter pair for every branch: per-branch closures gave each branch its
+    // own hidden class, kept in old space, whose pointers to the young closures (and through
+    // them every raw trace event) made the scavenger promote every trace of a run.
+    Object.defineProperty(b, RAW_TRACE, { value: leaf.trace, writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(b, "trace", TRACE_ACCESSOR);
     if (leaf.dns) b.dns = leaf.dns;
     return b;
   }

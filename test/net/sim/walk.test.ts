@@ -96,3 +96,25 @@ describe("conntrack across probes", () => {
     expect(net.conntrackList("node2").trim().split("\n")).toHaveLength(2);
   });
 });
+
+describe("a branch's trace", () => {
+  it("reads as a plain field: in JSON, in copies and across a structured clone (worker threads)", () => {
+    const b = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches[0]!;
+    expect(b.trace.length).toBeGreaterThan(3);
+    expect(b.trace[0]).toMatchObject({ phase: "request", host: "c", kind: "send" });
+    expect(JSON.parse(JSON.stringify(b)).trace).toEqual(b.trace);
+    expect({ ...b }.trace).toEqual(b.trace);
+    expect(structuredClone(b).trace).toEqual(b.trace);
+    // No hidden bookkeeping leaks into what reports see.
+    expect(Object.keys(JSON.parse(JSON.stringify(b)))).toEqual(Object.keys(b));
+  });
+
+  it("can be replaced (the executor empties a passing step's) and stays replaced", () => {
+    const [b1, b2] = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
+    b1!.trace = [];
+    expect(b1!.trace).toEqual([]);
+    // Each branch keeps its own trace.
+    expect(b2!.trace.some((e) => e.host === "s2")).toBe(true);
+    expect(b2!.trace.some((e) => e.host === "s1")).toBe(false);
+  });
+});
