@@ -49,7 +49,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
   };
   const diagnostics: Diagnostic[] = [];
 
-  const lexed = L.svcspecLexer.tokenize(source);
+  const lexed = L.tokenize(source);
   for (const e of lexed.errors) {
     const line = e.line ?? 1;
     const column = e.column ?? 1;

@@ -1,0 +1,66 @@
+// tokenize() lexes words as Identifier and looks keywords up by their image, instead of giving
+// chevrotain one pattern per keyword. Property: it yields exactly the tokens (type, image,
+// offsets, lines, columns, payload) and errors the lexer with every keyword pattern yields.
+import fc from "fast-check";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ILexingResult } from "chevrotain";
+import { describe, expect, it } from "vitest";
+import { allTokens, keywordOf, referenceLexer, tokenize } from "../../src/lang/lexer.js";
+
+const reference = referenceLexer();
+
+function shape(r: ILexingResult): unknown {
+  return {
+    tokens: r.tokens.map((t) => ({
+      type: t.tokenType.name,
+      idx: t.tokenTypeIdx,
+      image: t.image,
+      offsets: [t.startOffset, t.endOffset],
+      lines: [t.startLine, t.endLine],
+      columns: [t.startColumn, t.endColumn],
+      payload: t.payload,
+    })),
+    errors: r.errors,
+  };
+}
+
+function same(text: string): void {
+  expect(shape(tokenize(text))).toEqual(shape(reference.tokenize(text)));
+}
+
+const KEYWORDS = allTokens.map((t) => keywordOf(t)).filter((w): w is string => w !== undefined);
+const PIECES = [
+  ...KEYWORDS,
+  ...KEYWORDS.map((w) => w.toUpperCase()),
+  "TCP", "UDP", "Tcp", "pods-1", "pod.x", "node1", "1abc", "10.0.0.1", "10.0.0.0/8", "10.0.0.1:80", "1-65535",
+  "->", "-", ">", "{", "}", ",", ":", "=", "/", '"a b"', '"open', "<<YAML\nx\nYAML\n", "<<T", "#c", "# c\r\n",
+  "\n", "\r\n", "\r", " ", "\t", "  \n", "é", "@", "lb:web",
+];
+
+describe("tokenize() matches the lexer with every keyword pattern", () => {
+  it("on every lesson and example file", () => {
+    const files = ["scenarios", "examples/failing"].flatMap((d) =>
+      readdirSync(d).filter((f) => f.endsWith(".svcspec")).map((f) => join(d, f)),
+    );
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) same(readFileSync(f, "utf8"));
+  });
+
+  it("on every keyword alone, glued to word characters, and in upper case", () => {
+    for (const w of KEYWORDS) for (const text of [w, `${w}s`, `${w}-1`, `${w}.x`, `${w}->x`, w.toUpperCase(), `x${w}`]) same(text);
+  });
+
+  it("on random sequences of the language's pieces", () => {
+    const piece = fc.constantFrom(...PIECES);
+    const glue = fc.constantFrom("", " ", "\n");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(piece, glue), { maxLength: 60 }), (parts) => same(parts.map(([p, g]) => p + g).join(""))),
+      { numRuns: 500 },
+    );
+  });
+
+  it("on random text", () => {
+    fc.assert(fc.property(fc.string({ maxLength: 300 }), same), { numRuns: 300 });
+  });
+});
