@@ -45,8 +45,24 @@ export interface CtHit {
   dir: Dir;
 }
 
-export function tupleKey(proto: number, src: number, sport: number, dst: number, dport: number): string {
-  return `${proto}|${src}|${sport}|${dst}|${dport}`;
+/** A tuple's index entry: the hit, the tuple it was filed under, and the next entry in its hash bucket. */
+interface IndexSlot {
+  hit: CtHit;
+  proto: number;
+  src: number;
+  sport: number;
+  dst: number;
+  dport: number;
+  next: IndexSlot | null;
+}
+
+// Tuples are hashed to an int32 (a Smi key) instead of being joined into a string key: building
+// and hashing that string was most of the cost of every conntrack lookup on the packet path.
+export function tupleHash(proto: number, src: number, sport: number, dst: number, dport: number): number {
+  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ dst, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ ((sport << 16) | dport), 0x27d4eb2f);
+  return (h ^ (h >>> 16) ^ proto) | 0;
 }
 
 let nextId = 1;
@@ -72,19 +88,33 @@ export function cloneEntry(e: CtEntry): CtEntry {
 }
 
 export class CtTable {
-  private readonly index = new Map<string, CtHit>();
+  private readonly index = new Map<number, IndexSlot>();
   /** Entries owned by this layer (confirmed here, or copied here before a change). */
   readonly own: CtEntry[] = [];
 
   constructor(readonly parent: CtTable | null) {}
 
   lookup(proto: number, src: number, sport: number, dst: number, dport: number): CtHit | undefined {
-    const key = tupleKey(proto, src, sport, dst, dport);
+    const key = tupleHash(proto, src, sport, dst, dport);
     for (let t: CtTable | null = this; t; t = t.parent) {
-      const hit = t.index.get(key);
-      if (hit) return hit;
+      for (let s: IndexSlot | null | undefined = t.index.get(key); s; s = s.next) {
+        if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
+      }
     }
     return undefined;
+  }
+
+  private file(t: Tuple, proto: number, hit: CtHit): void {
+    const key = tupleHash(proto, t.src, t.sport, t.dst, t.dport);
+    const first = this.index.get(key);
+    // A tuple filed again replaces its earlier slot, as a map keyed by the tuple would.
+    for (let s: IndexSlot | null | undefined = first; s; s = s.next) {
+      if (s.src === t.src && s.dst === t.dst && s.sport === t.sport && s.dport === t.dport && s.proto === proto) {
+        s.hit = hit;
+        return;
+      }
+    }
+    this.index.set(key, { hit, proto, src: t.src, sport: t.sport, dst: t.dst, dport: t.dport, next: first ?? null });
   }
 
   /** Is this reply tuple already taken (a NAT clash the kernel would avoid by picking another port)? */
@@ -94,8 +124,8 @@ export class CtTable {
 
   confirm(e: CtEntry): void {
     this.own.push(e);
-    this.index.set(tupleKey(e.proto, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport), { entry: e, dir: Dir.Orig });
-    this.index.set(tupleKey(e.proto, e.reply.src, e.reply.sport, e.reply.dst, e.reply.dport), { entry: e, dir: Dir.Reply });
+    this.file(e.orig, e.proto, { entry: e, dir: Dir.Orig });
+    this.file(e.reply, e.proto, { entry: e, dir: Dir.Reply });
   }
 
   /** The entry to change: itself if this layer owns it, else a copy that shadows the parent's. */

@@ -8,22 +8,21 @@ import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePha
 import { CtTable } from "./conntrack.js";
 
 /**
- * A rule (or policy) the packet met, kept as its parts: most of a trace is these, and most
- * traces are never read (a passing step's trace is dropped), so the TraceEvent and its text are
- * made only when the trace is read (see `traceEvents`).
+ * The rules (and policy) the packet met in one table at one hook, kept as their parts: most of
+ * a trace is these, and most traces are never read (a passing step's trace is dropped), so the
+ * TraceEvents and their text are made only when the trace is read (see `traceEvents`).
  */
-export class StepEvent {
+export class StepsEvent {
   constructor(
     readonly phase: TracePhase,
     readonly host: string,
     readonly hostDisplay: string,
     readonly table: TableName,
     readonly hook: HookName,
-    readonly step: RuleStep,
+    readonly steps: readonly RuleStep[],
   ) {}
 
-  event(): TraceEvent {
-    const s = this.step;
+  event(s: RuleStep): TraceEvent {
     return {
       phase: this.phase,
       host: this.host,
@@ -37,14 +36,14 @@ export class StepEvent {
   }
 }
 
-export type PathEvent = TraceEvent | StepEvent;
+export type PathEvent = TraceEvent | StepsEvent;
 
-/** The trace as reporters read it: every event in full. */
+/** The trace as reporters read it: every event in full, one per rule met. */
 export function traceEvents(raw: readonly PathEvent[]): TraceEvent[] {
-  const out: TraceEvent[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const e = raw[i]!;
-    out[i] = e instanceof StepEvent ? e.event() : e;
+  const out: TraceEvent[] = [];
+  for (const e of raw) {
+    if (e instanceof StepsEvent) for (const s of e.steps) out.push(e.event(s));
+    else out.push(e);
   }
   return out;
 }

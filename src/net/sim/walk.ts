@@ -18,7 +18,7 @@ import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
-import { type Path, StepEvent } from "./path.js";
+import { type Path, StepsEvent } from "./path.js";
 import type { NextHop } from "./routing.js";
 
 export interface WalkHost {
@@ -638,7 +638,8 @@ export class Walk {
   /** Applies one branch's effects; false when the packet stops here (dropped, rejected). */
   private applyBranch(wh: WalkHost, hook: HookName, table: TableName, b: EvalBranch, pkt: Packet, path: Path, hop: NextHop | undefined, onDrop?: (path: Path, where: string) => void): boolean {
     const h = wh.host;
-    for (const s of b.steps) path.event(new StepEvent(path.phase, h.name, h.displayName, table, hook, s));
+    // One event for the table's whole run (EvalBranch.steps is never changed after evaluation).
+    if (b.steps.length > 0) path.event(new StepsEvent(path.phase, h.name, h.displayName, table, hook, b.steps));
     if ((b.mark & 0x4000) !== 0 && (pkt.mark & 0x4000) === 0 && path.phase === "request") {
       path.marked.push(h.name);
       const by = markingJump(b);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ip } from "../../../src/net/sim/addr.js";
-import { CtTable, Dir, formatEntry, newEntry } from "../../../src/net/sim/conntrack.js";
+import { CtTable, Dir, formatEntry, newEntry, tupleHash } from "../../../src/net/sim/conntrack.js";
 import { SimHost } from "../../../src/net/sim/host.js";
 import { Segments } from "../../../src/net/sim/l2.js";
 import type { HostSpec } from "../../../src/net/topology.js";
@@ -88,5 +88,39 @@ describe("conntrack tables", () => {
     CtTable.mergeInto(base, right);
     expect(base.all().length).toBe(2);
     expect(base.lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(true);
+  });
+});
+
+describe("conntrack lookups", () => {
+  it("find every entry by either tuple, including tuples whose hashes collide, and nothing else", () => {
+    // Find two different tuples with the same 32-bit hash (a birthday search).
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 0);
+    const seen = new Map<number, number[]>();
+    let pair: number[][] | null = null;
+    for (let i = 0; i < 400_000 && !pair; i++) {
+      const t = [rnd(), rnd() & 0xffff, rnd(), 80];
+      const h = tupleHash(PROTO_TCP, t[0]!, t[1]!, t[2]!, t[3]!);
+      const prev = seen.get(h);
+      if (prev && prev.join() !== t.join()) pair = [prev, t];
+      else seen.set(h, t);
+    }
+    expect(pair).not.toBeNull();
+    const table = new CtTable(null);
+    const entries = [...pair!, [ip("10.244.1.5"), 40000, ip("10.96.0.10"), 53]].map(([src, sport, dst, dport]) => {
+      const e = newEntry(PROTO_TCP, src!, sport!, dst!, dport!);
+      table.confirm(e);
+      return e;
+    });
+    const child = new CtTable(table);
+    for (const e of entries) {
+      for (const t of [table, child]) {
+        expect(t.lookup(PROTO_TCP, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport)).toEqual({ entry: e, dir: Dir.Orig });
+        expect(t.lookup(PROTO_TCP, e.reply.src, e.reply.sport, e.reply.dst, e.reply.dport)).toEqual({ entry: e, dir: Dir.Reply });
+        // Another protocol or port is another connection.
+        expect(t.lookup(17, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport)).toBeUndefined();
+        expect(t.lookup(PROTO_TCP, e.orig.src, e.orig.sport + 1, e.orig.dst, e.orig.dport)).toBeUndefined();
+      }
+    }
   });
 });
