@@ -3,7 +3,7 @@
 // The tree is purely syntactic: names are not resolved (a target `web` may be a node, a pod, a
 // client or a Service), defaults are not applied (a port without protocol has `protocol: null`),
 // and nothing is checked against anything else. What IS checked here is what the text alone
-// decides: IPv4/CIDR literals are well-formed (ip-num), port numbers are 1-65535, a keyword is
+// decides: IPv4/CIDR literals are well-formed (ip-num's rules), port numbers are 1-65535, a keyword is
 // one of its allowed values. Every node carries `pos`; every name carries its own `pos` so the
 // world can put a caret under exactly the misspelt name.
 //

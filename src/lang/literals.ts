@@ -1,8 +1,22 @@
-// IPv4 and CIDR literals: validated with ip-num at the edge (user input), then carried as plain
-// uint32 numbers. The reason for a rejection is worked out here so the message can say what is
-// wrong ("octet 300 is above 255"), not just that something is.
+// IPv4 and CIDR literals: validated at the edge (user input) by ip-num's rules, then carried as
+// plain uint32 numbers. The reason for a rejection is worked out here so the message can say what
+// is wrong ("octet 300 is above 255"), not just that something is.
+//
+// ip-num itself is not loaded at run time: its module set-up alone (IPv6 constants) was ~10 ms
+// of every run's start-up, and its validators cost a split and four BigInts per literal. Its
+// IPv4 verdict is one pattern, copied here; test/lang/literals.test.ts checks both against it.
 
-import { Validator } from "ip-num";
+/**
+ * ip-num's Validator.IPV4_PATTERN: four octets 0-255, no leading zeros. Validator.isValidIPv4String
+ * accepts exactly what it matches (its octet count, range and leading-zero checks reject nothing
+ * the pattern accepts).
+ */
+const IPV4_PATTERN = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+
+/** Whether `text` is a dotted-quad IPv4 address as ip-num's Validator.isValidIPv4String says. */
+export function isIPv4Text(text: string): boolean {
+  return IPV4_PATTERN.test(text);
+}
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -22,10 +36,7 @@ function toUint32(octets: string[]): number {
 
 export function checkIpv4(text: string): Checked<{ text: string; value: number }> {
   const octets = text.split(".");
-  // ip-num's own pattern: the verdict of Validator.isValidIPv4String (its octet count, range and
-  // leading-zero checks reject nothing the pattern accepts) without a split and four BigInts per
-  // literal, a few % of parsing a file.
-  const valid = Validator.IPV4_PATTERN.test(text);
+  const valid = isIPv4Text(text);
   if (!valid || octets.length !== 4 || octets.some((o) => o.length > 1 && o.startsWith("0"))) {
     return { ok: false, reason: octetProblem(octets, text) };
   }

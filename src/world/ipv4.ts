@@ -1,7 +1,8 @@
-// IPv4 helpers for the world layer. User input is validated with ip-num (the edge); the
-// arithmetic the allocators do (next free address, "is this IP in that range") is plain uint32.
+// IPv4 helpers for the world layer. User input is validated at the edge by ip-num's rules
+// (isIPv4Text, tested against ip-num); the arithmetic the allocators do (next free address, "is
+// this IP in that range") is plain uint32.
 
-import { Validator } from "ip-num";
+import { isIPv4Text } from "../lang/literals.js";
 
 export interface Cidr {
   /** Network address as uint32. */
@@ -13,8 +14,7 @@ export interface Cidr {
 
 /** A strict dotted-quad check (no leading zeros, four octets 0-255). */
 export function isIPv4(text: string): boolean {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return false;
-  return Validator.isValidIPv4String(text)[0];
+  return isIPv4Text(text);
 }
 
 /** Why `text` is not an IPv4 address, in plain words, or null when it is one. */
@@ -43,7 +43,9 @@ export function cidrProblem(text: string): string | null {
   const pre = text.slice(slash + 1);
   const ipErr = ipv4Problem(ip);
   if (ipErr) return ipErr;
-  if (!/^\d{1,2}$/.test(pre) || +pre > 32 || !Validator.isValidIPv4CidrNotation(text)[0])
+  // (ip-num's isValidIPv4CidrNotation would accept every such text here: a valid address, one
+  // `/`, a prefix of digits at most 32.)
+  if (!/^\d{1,2}$/.test(pre) || +pre > 32)
     return `\`${text}\` has an invalid prefix length (0-32)`;
   const c = toCidrUnchecked(ip, +pre);
   if (c.base !== ipToInt(ip)) return `\`${text}\` has host bits set; the network is ${intToIp(c.base)}/${pre}`;
