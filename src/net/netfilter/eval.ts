@@ -57,15 +57,27 @@ function endPos(f: Frame): number {
 function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext, useIndex: boolean): EvalBranch[] {
   const table = ruleset.tables.get(tableName);
   const start = table?.chains.get(hook);
-  if (!table || !start || !start.builtin) {
-    return [{ probability: 1, verdict: "ACCEPT", mark: pkt.mark, nat: null, recentUpdates: [], choices: [], steps: [] }];
-  }
+  if (!table || !start || !start.builtin) return acceptUntouched(pkt.mark);
   const leaves: EvalBranch[] = [];
   const work: State[] = [
     { prob: 1, pkt, frames: [frameFor(start, pkt, useIndex)], steps: [], choices: [], recent: [], notrack: false, matchFrom: 0 },
   ];
   while (work.length) run(work.pop()!, table, tableName, ctx, useIndex, work, leaves);
   return leaves;
+}
+
+// A table the ruleset lacks accepts without a trace. Half of a probe's evaluations are such
+// (raw and mangle on a kube-proxy node), so their one-leaf answers are shared, frozen, per mark.
+const untouched = new Map<number, readonly EvalBranch[]>();
+const NONE: never[] = Object.freeze([]) as never[];
+
+function acceptUntouched(mark: number): EvalBranch[] {
+  let r = untouched.get(mark);
+  if (!r) {
+    r = Object.freeze([Object.freeze({ probability: 1, verdict: "ACCEPT", mark, nat: null, recentUpdates: NONE, choices: NONE, steps: NONE })]);
+    if (untouched.size < 256) untouched.set(mark, r);
+  }
+  return r as EvalBranch[];
 }
 
 function clone(st: State): State {
