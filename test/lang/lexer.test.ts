@@ -4,9 +4,10 @@
 import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ILexingResult } from "chevrotain";
+import { createTokenInstance, tokenMatcher, type ILexingResult } from "chevrotain";
 import { describe, expect, it } from "vitest";
-import { allTokens, keywordOf, referenceLexer, tokenize } from "../../src/lang/lexer.js";
+import { allTokens, AnyWord, Identifier, KW, keywordOf, LineToken, referenceLexer, tokenize } from "../../src/lang/lexer.js";
+import "../../src/lang/parser.js";
 
 const reference = referenceLexer();
 
@@ -62,5 +63,16 @@ describe("tokenize() matches the lexer with every keyword pattern", () => {
 
   it("on random text", () => {
     fc.assert(fc.property(fc.string({ maxLength: 300 }), same), { numRuns: 300 });
+  });
+});
+
+describe("keyword categories", () => {
+  it("every keyword is a name (AnyWord) and may start an unknown line (LineToken), once the parser is built", () => {
+    for (const t of [...Object.values(KW), Identifier]) {
+      const token = createTokenInstance(t, "x", 0, 0, 1, 1, 1, 1);
+      expect(tokenMatcher(token, AnyWord)).toBe(true);
+      expect(tokenMatcher(token, LineToken)).toBe(true);
+    }
+    expect(AnyWord.categoryMatches!.length).toBe(Object.keys(KW).length + 1);
   });
 });
