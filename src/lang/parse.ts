@@ -15,8 +15,16 @@ export interface ParseResult {
 
 function lineStarts(text: string): number[] {
   const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
   return starts;
+}
+
+/** sourceLineAt(text, line) from the text's line starts, without splitting the whole text. */
+function lineAt(text: string, starts: number[], line: number): string {
+  const start = starts[line - 1];
+  if (start === undefined) return "";
+  const next = starts[line];
+  return text.slice(start, next === undefined ? text.length : next - 1).replace(/\r$/, "");
 }
 
 export function sourceLineAt(text: string, line: number): string {
@@ -44,7 +52,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
   const starts = lineStarts(text);
   const lastLine = text.endsWith("\n") ? Math.max(1, starts.length - 1) : starts.length;
   const endOfFile = (): Position => {
-    const lineText = sourceLineAt(text, lastLine);
+    const lineText = lineAt(text, starts, lastLine);
     return { file, line: lastLine, column: lineText.length + 1, endLine: lastLine, endColumn: lineText.length + 1 };
   };
   const diagnostics: Diagnostic[] = [];
@@ -106,7 +114,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
   for (const { d } of ordered) {
     if (seen.has(d.pos.line)) continue;
     seen.add(d.pos.line);
-    kept.push({ ...d, sourceLine: sourceLineAt(text, d.pos.line) });
+    kept.push({ ...d, sourceLine: lineAt(text, starts, d.pos.line) });
   }
 
   const titleItem = items.find((i) => i.kind === "spec");
@@ -114,7 +122,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
     file,
     title: titleItem && titleItem.kind === "spec" ? titleItem.title : null,
     items,
-    pos: { file, line: 1, column: 1, endLine: lastLine, endColumn: Math.max(1, sourceLineAt(text, lastLine).length) },
+    pos: { file, line: 1, column: 1, endLine: lastLine, endColumn: Math.max(1, lineAt(text, starts, lastLine).length) },
   };
   return { ast, diagnostics: kept };
 }

@@ -3,7 +3,7 @@
 // diagnostic it returns points inside the file, at most one per line.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parse } from "../../src/lang/parse.js";
+import { parse, sourceLineAt } from "../../src/lang/parse.js";
 
 const REALISTIC = `spec "NodePort and SNAT"
 cluster {
@@ -86,7 +86,9 @@ function checkResult(text: string): void {
     expect(lines.has(d.pos.line)).toBe(false);
     lines.add(d.pos.line);
     expect(d.message.length).toBeGreaterThan(0);
+    expect(d.sourceLine).toBe(sourceLineAt(text, d.pos.line));
   }
+  expect(ast.pos.endColumn).toBe(Math.max(1, sourceLineAt(text, ast.pos.endLine).length));
 }
 
 describe("parse never throws", () => {
