@@ -1,4 +1,5 @@
-// The .svcspec lexer: chevrotain token types, built once at module load.
+// The .svcspec lexer: chevrotain token types (the parser's vocabulary, built once at module load)
+// and tokenize(), which lexes by chevrotain's rules without building a chevrotain Lexer.
 //
 // The language is line-oriented, so newlines are tokens. One Newline token swallows a run of
 // line ends together with the blank and comment-only lines between them: the parser can then
@@ -9,7 +10,16 @@
 // `A-B` ranges are separate token types so that `10.0.0.1:80` and `node-port-range 1-65535`
 // lex without whitespace; they are validated by the parser (octets, prefix, port range).
 
-import { createToken, Lexer, type CustomPatternMatcherReturn, type ILexingResult, type IToken, type TokenType } from "chevrotain";
+import {
+  createToken,
+  defaultLexerErrorProvider,
+  Lexer,
+  type CustomPatternMatcherReturn,
+  type ILexingError,
+  type ILexingResult,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
 
 /** Characters that continue a word. `-` continues it unless it starts `->`. */
 const WORD_CONT = String.raw`(?:[A-Za-z0-9_.]|-(?!>))`;
@@ -226,44 +236,183 @@ export const allTokens: TokenType[] = [
   LineToken,
 ];
 
-/**
- * What the lexer matches: allTokens without the keywords. With the keyword patterns in order
- * before Identifier and Identifier as their longer_alt, a word is a keyword exactly when the whole
- * Identifier match is a keyword's spelling (no other pattern starts with a letter, and every
- * keyword is itself an Identifier match); so tokenize() lexes words as Identifier and looks the
- * image up. That is the same tokens as lexing with allTokens (test/lang/lexer.test.ts compares
- * them), for one regular expression per word instead of one per keyword sharing its first letter,
- * and a lexer built from 20 patterns instead of ~140 (construction was ~25 ms of start-up).
- */
-export const lexerTokens: TokenType[] = allTokens.filter((t) => !keywordByType.has(t));
+// ---- tokenize() ---------------------------------------------------------------------------
+//
+// The lexer is hand-written: building chevrotain's Lexer (pattern analysis, a 64k-entry char
+// table) was ~25 ms of every run's start-up, and its generic loop is several times slower than
+// this one. It yields exactly what chevrotain's Lexer yields for allTokens (tokens with type,
+// image, offsets, lines, columns and payload; errors with offset, line, column, length and
+// message): test/lang/lexer.test.ts compares the two on every lesson file and on random text.
+//
+// chevrotain's rules, as they apply to these patterns:
+// - At each offset the patterns that can start with that character are tried in allTokens order;
+//   the first that matches wins (the same patterns, sticky, below).
+// - A keyword pattern wins only when its Identifier longer_alt is no longer, that is when the
+//   whole Identifier match is the keyword's spelling (no other pattern starts with a letter, and
+//   every keyword is itself an Identifier match): so words are matched as Identifier and their
+//   image looked up.
+// - WhiteSpace and Comment are skipped. Newline and Heredoc may span lines: their line ends
+//   (\n, \r\n or a lone \r) move the line and column on and set the token's end position.
+// - Where nothing matches, characters are skipped up to the next offset where something does,
+//   and one error covers them.
 
-const lexerConfig = {
-  positionTracking: "full",
-  ensureOptimizations: false,
-  // The token definitions' checks (unreachable patterns ...) are run by the test suite; at a
-  // user's start-up they cost time for nothing (bench/ cold_start_ratio).
-  skipValidations: process.env.VITEST === undefined,
-} as const;
+const sticky = (t: TokenType): RegExp => new RegExp((t.PATTERN as RegExp).source, "y");
+const NEWLINE = sticky(Newline);
+const WHITESPACE = sticky(WhiteSpace);
+const COMMENT = sticky(Comment);
+const STRING = sticky(StringLiteral);
+const UNTERMINATED_STRING = sticky(UnterminatedString);
+const CIDR = sticky(Cidr);
+const IP_ADDRESS = sticky(IpAddress);
+const RANGE = sticky(Range);
+const NUMBER = sticky(NumberLiteral);
+const IDENTIFIER = sticky(Identifier);
 
-const svcspecLexer = new Lexer(lexerTokens, lexerConfig);
+const SINGLE_CHAR_TOKENS = new Map<number, TokenType>([
+  [123, LBrace],
+  [125, RBrace],
+  [44, Comma],
+  [58, Colon],
+  [61, Equals],
+  [47, Slash],
+]);
 
-/** Lexes a .svcspec text: tokens with their keyword types, and chevrotain's lexing errors. */
-export function tokenize(text: string): ILexingResult {
-  const lexed = svcspecLexer.tokenize(text);
-  for (const t of lexed.tokens) {
-    if (t.tokenType !== Identifier) continue;
-    const keyword = keywordBySpelling.get(t.image);
-    if (keyword !== undefined) {
-      t.tokenType = keyword;
-      t.tokenTypeIdx = keyword.tokenTypeIdx!;
+/** The length of `re`'s match at `offset`, or 0. (No pattern here matches the empty string.) */
+function matchLength(re: RegExp, text: string, offset: number): number {
+  re.lastIndex = offset;
+  return re.test(text) ? re.lastIndex - offset : 0;
+}
+
+// What matchAt found (module state rather than an object per token).
+let matchedType: TokenType = Identifier;
+let matchedLength = 0;
+let matchedPayload: HeredocPayload | undefined;
+
+/** Finds the token at `offset` by chevrotain's rules (see above); false when nothing matches. */
+function matchAt(text: string, offset: number): boolean {
+  const c = text.charCodeAt(offset);
+  let n = 0;
+  matchedPayload = undefined;
+  if (c === 32 || c === 9) {
+    if ((n = matchLength(NEWLINE, text, offset)) > 0) matchedType = Newline;
+    else if ((n = matchLength(WHITESPACE, text, offset)) > 0) matchedType = WhiteSpace;
+  } else if (c === 35) {
+    if ((n = matchLength(NEWLINE, text, offset)) > 0) matchedType = Newline;
+    else if ((n = matchLength(COMMENT, text, offset)) > 0) matchedType = Comment;
+  } else if (c === 10 || c === 13) {
+    if ((n = matchLength(NEWLINE, text, offset)) > 0) matchedType = Newline;
+  } else if (c >= 48 && c <= 57) {
+    if ((n = matchLength(CIDR, text, offset)) > 0) matchedType = Cidr;
+    else if ((n = matchLength(IP_ADDRESS, text, offset)) > 0) matchedType = IpAddress;
+    else if ((n = matchLength(RANGE, text, offset)) > 0) matchedType = Range;
+    else if ((n = matchLength(NUMBER, text, offset)) > 0) matchedType = NumberLiteral;
+    else if ((n = matchLength(IDENTIFIER, text, offset)) > 0) matchedType = Identifier;
+  } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
+    if ((n = matchLength(IDENTIFIER, text, offset)) > 0) matchedType = Identifier;
+  } else if (c === 34) {
+    if ((n = matchLength(STRING, text, offset)) > 0) matchedType = StringLiteral;
+    else if ((n = matchLength(UNTERMINATED_STRING, text, offset)) > 0) matchedType = UnterminatedString;
+  } else if (c === 60) {
+    const m = matchHeredoc(text, offset);
+    if (m !== null) {
+      n = m[0].length;
+      matchedType = Heredoc;
+      matchedPayload = m.payload as HeredocPayload;
+    }
+  } else if (c === 45) {
+    if (text.charCodeAt(offset + 1) === 62) {
+      n = 2;
+      matchedType = Arrow;
+    }
+  } else {
+    const single = SINGLE_CHAR_TOKENS.get(c);
+    if (single !== undefined) {
+      n = 1;
+      matchedType = single;
     }
   }
-  return lexed;
+  matchedLength = n;
+  return n > 0;
+}
+
+/** Lexes a .svcspec text: what chevrotain's Lexer over allTokens yields (see above). */
+export function tokenize(text: string): ILexingResult {
+  const tokens: IToken[] = [];
+  const errors: ILexingError[] = [];
+  const length = text.length;
+  let offset = 0;
+  let line = 1;
+  let column = 1;
+  while (offset < length) {
+    if (!matchAt(text, offset)) {
+      const start = offset;
+      do offset++;
+      while (offset < length && !matchAt(text, offset));
+      const skipped = offset - start;
+      const message = defaultLexerErrorProvider.buildUnexpectedCharactersMessage(text, start, skipped, line, column);
+      errors.push({ offset: start, line, column, length: skipped, message });
+      column += skipped;
+      continue;
+    }
+    const n = matchedLength;
+    const type = matchedType;
+    if (type === WhiteSpace || type === Comment) {
+      offset += n;
+      column += n;
+      continue;
+    }
+    const image = text.substring(offset, offset + n);
+    const tokenType = type === Identifier ? (keywordBySpelling.get(image) ?? Identifier) : type;
+    const token: IToken = {
+      image,
+      startOffset: offset,
+      endOffset: offset + n - 1,
+      startLine: line,
+      endLine: line,
+      startColumn: column,
+      endColumn: column + n - 1,
+      tokenTypeIdx: tokenType.tokenTypeIdx!,
+      tokenType,
+    };
+    if (matchedPayload !== undefined) token.payload = matchedPayload;
+    tokens.push(token);
+    offset += n;
+    if (type !== Newline && type !== Heredoc) {
+      column += n;
+      continue;
+    }
+    let lineEnds = 0;
+    let lastLineEnd = -1; // index in the image of the last line end's last character
+    for (let i = 0; i < n; i++) {
+      const ch = image.charCodeAt(i);
+      if (ch === 10) {
+        lineEnds++;
+        lastLineEnd = i;
+      } else if (ch === 13) {
+        lineEnds++;
+        if (image.charCodeAt(i + 1) === 10) i++;
+        lastLineEnd = i;
+      }
+    }
+    if (lineEnds === 0) {
+      column += n;
+      continue;
+    }
+    line += lineEnds;
+    column = n - lastLineEnd;
+    const endsWithLineEnd = lastLineEnd === n - 1;
+    // A token ending in its only line end keeps its end on its first line.
+    if (!(lineEnds === 1 && endsWithLineEnd)) {
+      token.endLine = endsWithLineEnd ? line - 1 : line;
+      token.endColumn = endsWithLineEnd ? column : column - 1;
+    }
+  }
+  return { tokens, groups: {}, errors };
 }
 
 /** The lexer with every keyword as its own pattern: the reference tokenize() is tested against. */
 export function referenceLexer(): Lexer {
-  return new Lexer(allTokens, { ...lexerConfig, skipValidations: false });
+  return new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });
 }
 
 export type { IToken };

@@ -63,6 +63,12 @@ describe("tokenize() matches the lexer with every keyword pattern", () => {
 
   it("on random text", () => {
     fc.assert(fc.property(fc.string({ maxLength: 300 }), same), { numRuns: 300 });
+    fc.assert(fc.property(fc.string({ maxLength: 200, unit: "binary" }), same), { numRuns: 150 });
+  });
+
+  it("on random text over the characters that matter", () => {
+    const char = fc.constantFrom(..."aZ_09.-/>:<{}\"\\#=, \t\r\n\u2028éx".split(""), "<<T\n", "\nT\n", "<<T # c\r\n", "\r\n");
+    fc.assert(fc.property(fc.array(char, { maxLength: 80 }).map((a) => a.join("")), same), { numRuns: 2000 });
   });
 });
 
