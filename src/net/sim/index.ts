@@ -46,18 +46,18 @@ const TRACE_ACCESSOR: PropertyDescriptor = {
   get(this: LazyTraceBranch): ProbeBranch["trace"] {
     let t = this[TRACE];
     if (t === undefined) {
-      t = traceEvents(this[RAW_TRACE] ?? []);
-      Object.defineProperty(this, TRACE, { value: t, writable: true, enumerable: false, configurable: true });
+      t = this[TRACE] = traceEvents(this[RAW_TRACE] ?? []);
       this[RAW_TRACE] = null;
     }
     return t;
   },
   // Setting the trace (the executor empties a passing step's) lets go of the raw events.
   set(this: LazyTraceBranch, v: ProbeBranch["trace"]): void {
-    Object.defineProperty(this, TRACE, { value: v, writable: true, enumerable: false, configurable: true });
+    this[TRACE] = v;
     this[RAW_TRACE] = null;
   },
 };
+const HIDDEN = { writable: true, enumerable: false, configurable: true } as const;
 
 // Loaded rulesets by (source name, text). A Ruleset is immutable once loaded (a restore builds
 // new chains; the lazily built dispatch index is a pure cache), and the walker only reads it, so
@@ -205,7 +205,10 @@ export class SimNetwork {
     // One shared getter/setter pair for every branch: per-branch closures gave each branch its
     // own hidden class, kept in old space, whose pointers to the young closures (and through
     // them every raw trace event) made the scavenger promote every trace of a run.
-    Object.defineProperty(b, RAW_TRACE, { value: leaf.trace, writable: true, enumerable: false, configurable: true });
+    // Both slots exist from the start (hidden from JSON, keys and clones), so reading or setting
+    // the trace later is a plain store, not a change of the object's shape.
+    Object.defineProperty(b, RAW_TRACE, { ...HIDDEN, value: leaf.trace });
+    Object.defineProperty(b, TRACE, { ...HIDDEN, value: undefined });
     Object.defineProperty(b, "trace", TRACE_ACCESSOR);
     if (leaf.dns) b.dns = leaf.dns;
     return b;
