@@ -43,18 +43,21 @@ export function resolveManifestPath(specFile: string, manifest: string): string 
 
 class Ctx {
   readonly diagnostics: Diagnostic[] = [];
-  private readonly lines: string[];
-  constructor(readonly opts: BuildOptions) {
-    let text = "";
-    try {
-      text = opts.readFile(opts.file);
-    } catch {
-      // Caret lines are a nicety; the positions are enough without them.
-    }
-    this.lines = text.split(/\r?\n/);
-  }
+  /** The file's lines, read on the first diagnostic: a clean file is not read a second time. */
+  private lines: string[] | undefined;
+  constructor(readonly opts: BuildOptions) {}
   line(pos: Position): string | undefined {
-    return pos.file === this.opts.file ? this.lines[pos.line - 1] : undefined;
+    if (pos.file !== this.opts.file) return undefined;
+    if (this.lines === undefined) {
+      let text = "";
+      try {
+        text = this.opts.readFile(this.opts.file);
+      } catch {
+        // Caret lines are a nicety; the positions are enough without them.
+      }
+      this.lines = text.split(/\r?\n/);
+    }
+    return this.lines[pos.line - 1];
   }
   error(pos: Position, code: string, message: string, extra: { suggestion?: string; notes?: string[] } = {}): void {
     this.push("error", pos, code, message, extra);
@@ -266,7 +269,7 @@ export function buildWorld(ast: A.SpecFile, opts: BuildOptions): BuildResult {
 
   // System objects: the `kubernetes` Service and, with kube-dns, CoreDNS + the kube-dns Service.
   const systemPos: Position = cluster?.pos ?? ast.pos;
-  const sysLoc = fixedLocator(systemPos, ctx.line(systemPos));
+  const sysLoc = fixedLocator(systemPos, () => ctx.line(systemPos));
   const svcCidr = parseCidr(settings.serviceCidr);
   const systemServices: ServiceInput[] = [{ service: kubernetesService(intToIp(svcCidr.base + CLUSTER_IP_OFFSETS.kubernetes)), loc: sysLoc }];
   if (settings.kubeDns) {

@@ -40,7 +40,10 @@ export function diagAt(
   return d;
 }
 
-/** A Locator that knows only one position (objects made by svcspec itself, e.g. kube-dns). */
-export function fixedLocator(pos: Position, line?: string): Locator {
-  return { at: () => pos, sourceLine: () => line };
+/**
+ * A Locator that knows only one position (objects made by svcspec itself, e.g. kube-dns); its
+ * caret line is looked up only when a diagnostic asks for it.
+ */
+export function fixedLocator(pos: Position, line: () => string | undefined): Locator {
+  return { at: () => pos, sourceLine: () => line() };
 }

@@ -4,6 +4,7 @@ import { deriveEndpointSlices, slicesForService } from "../../src/world/controll
 import { applyManifests, deletePod, failNode, setPodReady, setServiceField } from "../../src/world/changes.js";
 import { parseManifests } from "../../src/world/manifests.js";
 import { parse } from "../../src/lang/parse.js";
+import { buildWorld } from "../../src/world/build.js";
 import type { World } from "../../src/world/model.js";
 import type { ServiceField } from "../../src/lang/ast.js";
 
@@ -334,5 +335,28 @@ spec:
     expect(svcOf(r.world, "np").spec.ports![0]!.nodePort).toBe(30999);
     expect(svcOf(r.world, "np").spec.clusterIP).toBe(svcOf(w, "np").spec.clusterIP);
     expect(w.pods.some((p) => p.name === "late")).toBe(false);
+  });
+});
+
+describe("reading the spec file for caret lines", () => {
+  const file = "/specs/t.svcspec";
+  const buildCounting = (src: string) => {
+    const reads: string[] = [];
+    const parsed = parse(src, file);
+    const built = buildWorld(parsed.ast, { file, readFile: (p) => (reads.push(p), src) });
+    return { built, reads };
+  };
+
+  test("a clean file is not read again", () => {
+    const { built, reads } = buildCounting(`${CLUSTER}service my-nginx {\n  selector run=my-nginx\n  port 80\n}\n`);
+    expect(errors(built.diagnostics)).toEqual([]);
+    expect(reads).toEqual([]);
+  });
+
+  test("a diagnostic still carries its line, read once", () => {
+    const { built, reads } = buildCounting(`${CLUSTER}service my-nginx {\n  selector run=my-nginx\n  port 80\n}\nservice my-nginx {\n  port 81\n}\n`);
+    const d = errors(built.diagnostics)[0]!;
+    expect(d.sourceLine).toBe("service my-nginx {");
+    expect(reads).toEqual([file]);
   });
 });
