@@ -36,28 +36,65 @@ interface World {
 
 const FIRST_EPHEMERAL_PORT = 40000;
 
-// A branch's trace as the walk recorded it, until first read; then the events, made once.
-const RAW_TRACE = Symbol("raw trace");
-const TRACE = Symbol("trace");
-type LazyTraceBranch = ProbeBranch & { [RAW_TRACE]: PathEvent[] | null; [TRACE]?: ProbeBranch["trace"] };
-const TRACE_ACCESSOR: PropertyDescriptor = {
-  enumerable: true,
-  configurable: true,
-  get(this: LazyTraceBranch): ProbeBranch["trace"] {
-    let t = this[TRACE];
-    if (t === undefined) {
-      t = this[TRACE] = traceEvents(this[RAW_TRACE] ?? []);
-      this[RAW_TRACE] = null;
-    }
-    return t;
-  },
-  // Setting the trace (the executor empties a passing step's) lets go of the raw events.
-  set(this: LazyTraceBranch, v: ProbeBranch["trace"]): void {
-    this[TRACE] = v;
-    this[RAW_TRACE] = null;
-  },
-};
-const HIDDEN = { writable: true, enumerable: false, configurable: true } as const;
+/**
+ * A probe branch as the simulator hands it out. Its trace's events are made when first read
+ * (most never are: a passing step's trace is dropped), through an own, enumerable accessor, so
+ * JSON, spreads, structured clones (worker threads) and comparisons see a plain `trace` field.
+ * The walk's raw record sits in private fields: defining hidden properties per branch cost
+ * ~5 µs each, and per-branch accessor closures gave every branch its own hidden class, whose
+ * pointers (from old space) to the young closures made the scavenger promote every trace.
+ */
+class SimBranch {
+  probability: number;
+  choices: string[];
+  result: ProbeBranch["result"];
+  signal: ProbeBranch["signal"];
+  replyFrom: ProbeBranch["replyFrom"];
+  deliveredTo: ProbeBranch["deliveredTo"];
+  sourceSeen: ProbeBranch["sourceSeen"];
+  via: string[];
+  masqueraded: boolean;
+  explanation: string;
+  declare trace: ProbeBranch["trace"];
+  declare dns?: ProbeBranch["dns"];
+  #raw: PathEvent[] | null;
+  #trace: ProbeBranch["trace"] | undefined = undefined;
+
+  constructor(leaf: Path) {
+    this.probability = leaf.p;
+    this.choices = leaf.choices;
+    this.result = leaf.result ?? "timeout";
+    this.signal = leaf.signal;
+    this.replyFrom = leaf.replyFrom;
+    this.deliveredTo = leaf.deliveredTo;
+    this.sourceSeen = leaf.sourceSeen;
+    this.via = leaf.via;
+    this.masqueraded = leaf.masqueraded;
+    this.explanation = leaf.explanation;
+    this.#raw = leaf.trace;
+    Object.defineProperty(this, "trace", SimBranch.#traceAccessor);
+    if (leaf.dns) this.dns = leaf.dns;
+  }
+
+  // One getter/setter pair shared by every branch.
+  static readonly #traceAccessor: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: SimBranch): ProbeBranch["trace"] {
+      let t = this.#trace;
+      if (t === undefined) {
+        t = this.#trace = traceEvents(this.#raw ?? []);
+        this.#raw = null;
+      }
+      return t;
+    },
+    // Setting the trace (the executor empties a passing step's) lets go of the raw events.
+    set(this: SimBranch, v: ProbeBranch["trace"]): void {
+      this.#trace = v;
+      this.#raw = null;
+    },
+  };
+}
 
 // Loaded rulesets by (source name, text). A Ruleset is immutable once loaded (a restore builds
 // new chains; the lazily built dispatch index is a pure cache), and the walker only reads it, so
@@ -188,30 +225,7 @@ export class SimNetwork {
   }
 
   private toBranch(leaf: Path): ProbeBranch {
-    const b: ProbeBranch = {
-      probability: leaf.p,
-      choices: leaf.choices,
-      result: leaf.result ?? "timeout",
-      signal: leaf.signal,
-      replyFrom: leaf.replyFrom,
-      deliveredTo: leaf.deliveredTo,
-      sourceSeen: leaf.sourceSeen,
-      via: leaf.via,
-      masqueraded: leaf.masqueraded,
-      explanation: leaf.explanation,
-    } as ProbeBranch;
-    // The trace's events are made when it is first read (most are never: a passing step's trace
-    // is dropped); an own, enumerable accessor, so copies, JSON and comparisons see a plain field.
-    // One shared getter/setter pair for every branch: per-branch closures gave each branch its
-    // own hidden class, kept in old space, whose pointers to the young closures (and through
-    // them every raw trace event) made the scavenger promote every trace of a run.
-    // Both slots exist from the start (hidden from JSON, keys and clones), so reading or setting
-    // the trace later is a plain store, not a change of the object's shape.
-    Object.defineProperty(b, RAW_TRACE, { ...HIDDEN, value: leaf.trace });
-    Object.defineProperty(b, TRACE, { ...HIDDEN, value: undefined });
-    Object.defineProperty(b, "trace", TRACE_ACCESSOR);
-    if (leaf.dns) b.dns = leaf.dns;
-    return b;
+    return new SimBranch(leaf);
   }
 
   private host(name: string): SimHost {
