@@ -4,7 +4,7 @@
 
 import type { EndpointSlice } from "../../world/k8s.js";
 import { SERVICE_NAME_LABEL } from "../../world/k8s.js";
-import { type Family, canonicalIP } from "./ip.js";
+import { type Family, canonicalIPText } from "./ip.js";
 
 export interface EndpointInfo {
   /** "IP:port" or "[IPv6]:port": the DNAT target, the SEP hash input, the sort key. */
@@ -23,9 +23,20 @@ export function endpointsKey(namespace: string, service: string, portName: strin
   return `${namespace}/${service}:${portName}/${protocol}`;
 }
 
-/** Build the endpoints map for one node from all slices (slices of the other family contribute nothing). */
-export function buildEndpointsMap(slices: EndpointSlice[], nodeName: string, family: Family): Map<string, EndpointInfo[]> {
-  const byKey = new Map<string, Map<string, EndpointInfo>>();
+/** One port of one EndpointSlice: where a service port's endpoints come from. */
+export interface SlicePort {
+  slice: EndpointSlice;
+  port: number;
+}
+
+/**
+ * The slice ports of each endpoints-map key, in slice order (slices of the other family
+ * contribute nothing). The endpoint lists are made from them per service port, when written
+ * (endpointsOf): made all up front, a 10k-Service sync's 100k endpoint records outlived many
+ * young-generation collections and were copied by each.
+ */
+export function indexSlicePorts(slices: EndpointSlice[], family: Family): Map<string, SlicePort[]> {
+  const byKey = new Map<string, SlicePort[]>();
   const wantType = family === 4 ? "IPv4" : "IPv6";
   for (const slice of slices) {
     const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -36,39 +47,81 @@ export function buildEndpointsMap(slices: EndpointSlice[], nodeName: string, fam
       if (port.name === undefined || port.name === null) continue;
       if (port.port === undefined || port.port === null || port.port === 0) continue;
       const key = endpointsKey(ns, svcName, port.name, port.protocol ?? "TCP");
-      let eps = byKey.get(key);
-      if (!eps) {
-        eps = new Map();
-        byKey.set(key, eps);
-      }
-      for (const ep of slice.endpoints ?? []) {
-        if (!ep.addresses || ep.addresses.length === 0) continue;
-        const ip = canonicalIP(ep.addresses[0]!);
-        if (!ip) continue;
-        const endpoint = ip.family === 6 ? `[${ip.text}]:${port.port}` : `${ip.text}:${port.port}`;
-        const c = ep.conditions ?? {};
-        const info: EndpointInfo = {
-          endpoint,
-          ip: ip.text,
-          ready: c.ready ?? true,
-          serving: c.serving ?? true,
-          terminating: c.terminating ?? false,
-          isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
-        };
-        // A later duplicate replaces an earlier one only if it is not terminating.
-        const prev = eps.get(endpoint);
-        if (!prev || !info.terminating) eps.set(endpoint, info);
-      }
+      const sources = byKey.get(key);
+      if (sources) sources.push({ slice, port: port.port });
+      else byKey.set(key, [{ slice, port: port.port }]);
     }
   }
-  const out = new Map<string, EndpointInfo[]>();
-  for (const [key, eps] of byKey) {
-    // Byte-wise order of the endpoint string ("10.1.1.11:11" before "10.1.1.1:11").
-    const list = [...eps.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
-    out.set(key, list);
-  }
-  return out;
+  return byKey;
 }
+
+/**
+ * One key's endpoints for one node, as kube-proxy's endpointslicecache merges its slices:
+ * deduplicated by "IP:port" (a later duplicate replaces an earlier one only if it is not
+ * terminating), in byte-wise order of that string ("10.1.1.11:11" before "10.1.1.1:11").
+ */
+export function endpointsOf(sources: readonly SlicePort[] | undefined, nodeName: string): EndpointInfo[] {
+  const list: EndpointInfo[] = [];
+  if (sources === undefined) return list;
+  let byEndpoint: Map<string, number> | null = null;
+  for (const { slice, port } of sources) {
+    for (const ep of slice.endpoints ?? []) {
+      if (!ep.addresses || ep.addresses.length === 0) continue;
+      const ip = canonicalIPText(ep.addresses[0]!);
+      if (ip === null) continue;
+      const endpoint = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+      const c = ep.conditions ?? {};
+      const info: EndpointInfo = {
+        endpoint,
+        ip,
+        ready: c.ready ?? true,
+        serving: c.serving ?? true,
+        terminating: c.terminating ?? false,
+        isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
+      };
+      // Duplicates: a linear scan for the usual few endpoints, an index beyond.
+      let prev = -1;
+      if (byEndpoint !== null) prev = byEndpoint.get(endpoint) ?? -1;
+      else {
+        for (let k = 0; k < list.length; k++) if (list[k]!.endpoint === endpoint) prev = k;
+        if (list.length >= 32) {
+          byEndpoint = new Map();
+          for (let k = 0; k < list.length; k++) byEndpoint.set(list[k]!.endpoint, k);
+        }
+      }
+      if (prev === -1) {
+        byEndpoint?.set(endpoint, list.length);
+        list.push(info);
+      } else if (!info.terminating) list[prev] = info;
+    }
+  }
+  return list.sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
+}
+
+/** endpointsOf(sources).length, without making the records (nor any garbage, usually). */
+export function countEndpoints(sources: readonly SlicePort[] | undefined): number {
+  if (sources === undefined) return 0;
+  // Several slice ports (ports may differ): count the real thing.
+  if (sources.length !== 1) return endpointsOf(sources, "").length;
+  // One slice port: endpoints are duplicates exactly when their canonical IPs are equal.
+  const seen = seenIPs;
+  seen.length = 0;
+  let large: Set<string> | null = null;
+  for (const ep of sources[0]!.slice.endpoints ?? []) {
+    if (!ep.addresses || ep.addresses.length === 0) continue;
+    const ip = canonicalIPText(ep.addresses[0]!);
+    if (ip === null) continue;
+    if (large !== null) large.add(ip);
+    else if (!seen.includes(ip)) {
+      seen.push(ip);
+      if (seen.length > 64) large = new Set(seen);
+    }
+  }
+  const n = large !== null ? large.size : seen.length;
+  seen.length = 0;
+  return n;
+}
+const seenIPs: string[] = [];
 
 export interface Categorized {
   clusterEndpoints: EndpointInfo[];

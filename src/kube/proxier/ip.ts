@@ -106,13 +106,11 @@ function canonicalIPv4(text: string): string | null {
   let value = 0;
   let digits = 0;
   let canonical = true;
-  let out = "";
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 46;
     if (c === 46) {
       if (digits === 0 || value > 255) return null;
       if (digits > 1 && text.charCodeAt(i - digits) === 48) canonical = false;
-      out += (octets === 0 ? "" : ".") + value;
       octets++;
       value = 0;
       digits = 0;
@@ -124,17 +122,21 @@ function canonicalIPv4(text: string): string | null {
     }
   }
   if (octets !== 4) return null;
-  return canonical ? text : out;
+  // Only a text with leading zeros needs printing again (rare): nothing is built otherwise.
+  return canonical ? text : formatIP({ family: 4, bytes: parseIPv4(text)! });
 }
 
 /** Parse sloppily and print canonically; null when it is not an address. */
 export function canonicalIP(text: string): { family: Family; text: string } | null {
-  if (!text.includes(":")) {
-    const v4 = canonicalIPv4(text);
-    return v4 === null ? null : { family: 4, text: v4 };
-  }
+  const canonical = canonicalIPText(text);
+  return canonical === null ? null : { family: text.includes(":") ? 6 : 4, text: canonical };
+}
+
+/** canonicalIP's text alone (no result object: this runs for every endpoint of every sync). */
+export function canonicalIPText(text: string): string | null {
+  if (!text.includes(":")) return canonicalIPv4(text);
   const ip = parseIPSloppy(text);
-  return ip ? { family: ip.family, text: formatIP(ip) } : null;
+  return ip ? formatIP(ip) : null;
 }
 
 export interface ParsedCIDR {

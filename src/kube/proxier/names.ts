@@ -46,26 +46,49 @@ const K256 = new Uint32Array([
 ]);
 const W256 = new Uint32Array(64);
 const H256 = new Uint32Array(8);
+/** The message being hashed, as bytes, padding included (grown for long inputs). */
+let M256 = new Uint8Array(256);
 
-/** SHA-256 of an ASCII string into H256; false (nothing computed) if the input is not ASCII. */
-function sha256Ascii(input: string): boolean {
-  const n = input.length;
-  for (let i = 0; i < n; i++) if (input.charCodeAt(i) > 127) return false;
-  H256[0] = 0x6a09e667; H256[1] = 0xbb67ae85; H256[2] = 0x3c6ef372; H256[3] = 0xa54ff53a;
-  H256[4] = 0x510e527f; H256[5] = 0x9b05688c; H256[6] = 0x1f83d9ab; H256[7] = 0x5be0cd19;
+/**
+ * SHA-256 of the ASCII string a + b + c into H256 (the parts are hashed in place: no
+ * concatenated string); false (nothing computed) if any character is not ASCII.
+ */
+function sha256Ascii(a: string, b = "", c = ""): boolean {
+  const n = a.length + b.length + c.length;
   // Message, 0x80, zeros, 64-bit big-endian bit length: a whole number of 64-byte blocks.
   const blocks = Math.floor((n + 8) / 64) + 1;
-  const byteAt = (j: number): number => (j < n ? input.charCodeAt(j) : j === n ? 0x80 : 0);
   const total = blocks * 64;
-  const bitLen = n * 8;
+  if (M256.length < total) M256 = new Uint8Array(total * 2);
+  const m = M256;
+  let p = 0;
+  for (let i = 0; i < a.length; i++) {
+    const ch = a.charCodeAt(i);
+    if (ch > 127) return false;
+    m[p++] = ch;
+  }
+  for (let i = 0; i < b.length; i++) {
+    const ch = b.charCodeAt(i);
+    if (ch > 127) return false;
+    m[p++] = ch;
+  }
+  for (let i = 0; i < c.length; i++) {
+    const ch = c.charCodeAt(i);
+    if (ch > 127) return false;
+    m[p++] = ch;
+  }
+  m[p++] = 0x80;
+  while (p < total - 8) m[p++] = 0;
+  const bitHigh = Math.floor(n / 0x20000000); // n * 8 / 2^32
+  const bitLow = (n * 8) >>> 0;
+  m[p++] = bitHigh >>> 24; m[p++] = (bitHigh >>> 16) & 0xff; m[p++] = (bitHigh >>> 8) & 0xff; m[p++] = bitHigh & 0xff;
+  m[p++] = bitLow >>> 24; m[p++] = (bitLow >>> 16) & 0xff; m[p++] = (bitLow >>> 8) & 0xff; m[p++] = bitLow & 0xff;
+  H256[0] = 0x6a09e667; H256[1] = 0xbb67ae85; H256[2] = 0x3c6ef372; H256[3] = 0xa54ff53a;
+  H256[4] = 0x510e527f; H256[5] = 0x9b05688c; H256[6] = 0x1f83d9ab; H256[7] = 0x5be0cd19;
   const W = W256;
-  for (let b = 0; b < blocks; b++) {
+  for (let blk = 0; blk < total; blk += 64) {
     for (let t = 0; t < 16; t++) {
-      const j = b * 64 + t * 4;
-      let w = ((byteAt(j) << 24) | (byteAt(j + 1) << 16) | (byteAt(j + 2) << 8) | byteAt(j + 3)) >>> 0;
-      if (j === total - 4) w = bitLen >>> 0;
-      else if (j === total - 8) w = Math.floor(bitLen / 0x100000000) >>> 0;
-      W[t] = w;
+      const j = blk + t * 4;
+      W[t] = (m[j]! << 24) | (m[j + 1]! << 16) | (m[j + 2]! << 8) | m[j + 3]!;
     }
     for (let t = 16; t < 64; t++) {
       const w15 = W[t - 15]!;
@@ -74,18 +97,18 @@ function sha256Ascii(input: string): boolean {
       const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
       W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0;
     }
-    let a = H256[0]!, bb = H256[1]!, c = H256[2]!, d = H256[3]!, e = H256[4]!, f = H256[5]!, g = H256[6]!, h = H256[7]!;
+    let ha = H256[0]!, hb = H256[1]!, hc = H256[2]!, hd = H256[3]!, he = H256[4]!, hf = H256[5]!, hg = H256[6]!, hh = H256[7]!;
     for (let t = 0; t < 64; t++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (h + S1 + ch + K256[t]! + W[t]!) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & bb) ^ (a & c) ^ (bb & c);
+      const S1 = ((he >>> 6) | (he << 26)) ^ ((he >>> 11) | (he << 21)) ^ ((he >>> 25) | (he << 7));
+      const ch = (he & hf) ^ (~he & hg);
+      const t1 = (hh + S1 + ch + K256[t]! + W[t]!) | 0;
+      const S0 = ((ha >>> 2) | (ha << 30)) ^ ((ha >>> 13) | (ha << 19)) ^ ((ha >>> 22) | (ha << 10));
+      const maj = (ha & hb) ^ (ha & hc) ^ (hb & hc);
       const t2 = (S0 + maj) | 0;
-      h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = bb; bb = a; a = (t1 + t2) | 0;
+      hh = hg; hg = hf; hf = he; he = (hd + t1) | 0; hd = hc; hc = hb; hb = ha; ha = (t1 + t2) | 0;
     }
-    H256[0] = H256[0]! + a; H256[1] = H256[1]! + bb; H256[2] = H256[2]! + c; H256[3] = H256[3]! + d;
-    H256[4] = H256[4]! + e; H256[5] = H256[5]! + f; H256[6] = H256[6]! + g; H256[7] = H256[7]! + h;
+    H256[0] = H256[0]! + ha; H256[1] = H256[1]! + hb; H256[2] = H256[2]! + hc; H256[3] = H256[3]! + hd;
+    H256[4] = H256[4]! + he; H256[5] = H256[5]! + hf; H256[6] = H256[6]! + hg; H256[7] = H256[7]! + hh;
   }
   return true;
 }
@@ -107,21 +130,43 @@ export function sha256Digest(input: string): Uint8Array {
 
 /** The first 16 base32 characters of SHA-256(input): 80 bits, exactly what kube-proxy keeps. */
 export function hash16(input: string): string {
-  const byte = digestBytes(input);
-  let out = "";
+  return hashedName("", input);
+}
+
+// A chain name's characters: the prefix, then 16 base32 characters of the hash.
+const NAME_CODES = new Uint16Array(64);
+
+/**
+ * prefix + the first 16 base32 characters of SHA-256(a + b + c), made as one flat string (no
+ * concatenated input, no tree of string pieces: 110k names per 10k-Service sync).
+ */
+function hashedName(prefix: string, a: string, b = "", c = ""): string {
+  let byte: (i: number) => number;
+  if (sha256Ascii(a, b, c)) {
+    // 80 bits = the first 10 bytes of the digest: H256[0], H256[1], the top half of H256[2].
+    byte = asciiDigestByte;
+  } else {
+    const d = sha256(a + b + c);
+    byte = (i) => d[i]!;
+  }
+  const codes = NAME_CODES;
+  let k = 0;
+  for (; k < prefix.length; k++) codes[k] = prefix.charCodeAt(k);
   let acc = 0;
   let bits = 0;
-  // 16 characters need 80 bits = the first 10 bytes; the rest of the digest never shows.
   for (let i = 0; i < 10; i++) {
     acc = ((acc << 8) | byte(i)) & 0xffff;
     bits += 8;
     while (bits >= 5) {
-      out += BASE32[(acc >>> (bits - 5)) & 31];
+      codes[k++] = BASE32_CODES[(acc >>> (bits - 5)) & 31]!;
       bits -= 5;
     }
   }
-  return out;
+  return String.fromCharCode.apply(null, codes.subarray(0, k) as unknown as number[]);
 }
+
+const asciiDigestByte = (i: number): number => (H256[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+const BASE32_CODES = Uint8Array.from(BASE32, (ch) => ch.charCodeAt(0));
 
 /** The per-service-port chain names; all five share one hash (SEP chains have their own). */
 export interface ServiceChainNames {
@@ -132,12 +177,13 @@ export interface ServiceChainNames {
 }
 
 export function serviceChainNames(servicePortName: string, protocolLower: string): ServiceChainNames {
-  const h = hash16(servicePortName + protocolLower);
-  return { svc: "KUBE-SVC-" + h, svl: "KUBE-SVL-" + h, ext: "KUBE-EXT-" + h, fw: "KUBE-FW-" + h };
+  const svc = hashedName("KUBE-SVC-", servicePortName, protocolLower);
+  const h = svc.slice(9);
+  return { svc, svl: "KUBE-SVL-" + h, ext: "KUBE-EXT-" + h, fw: "KUBE-FW-" + h };
 }
 
 export function endpointChainName(servicePortName: string, protocolLower: string, endpoint: string): string {
-  return "KUBE-SEP-" + hash16(servicePortName + protocolLower + endpoint);
+  return hashedName("KUBE-SEP-", servicePortName, protocolLower, endpoint);
 }
 
 /** Chains kube-proxy considers its own per-service chains (stale ones are deleted). */

@@ -43,11 +43,17 @@ const JUMPS: Array<{ table: "filter" | "nat"; dst: string; src: string; comment:
 /** The jump rules in the order kube-proxy runs `iptables -t T -I CHAIN <args>` (each at position 1). */
 export function jumpRules(cfg: ProxierConfig): JumpRule[] {
   void cfg; // the list is the same for every configuration; kept as a parameter for the contract
+  return allJumpRules();
+}
+
+function allJumpRules(): JumpRule[] {
   return JUMPS.map((j) => {
     const parts = [j.extra, j.comment ? `-m comment --comment "${j.comment}"` : "", `-j ${j.dst}`].filter((s) => s !== "");
     return { table: j.table, chain: j.src, target: j.dst, args: parts.join(" ") };
   });
 }
+
+const JUMP_RULES = allJumpRules();
 
 const BUILTIN: Record<string, string[]> = {
   filter: ["INPUT", "FORWARD", "OUTPUT"],
@@ -182,14 +188,37 @@ function normalizeRuleCached(rule: string, family: 4 | 6): string {
   return n;
 }
 
+// The save form is a pure function of (restore text, family, table): the jump rules are the
+// same for every configuration. The nodes of a cluster often write the very same restore text,
+// and scenarios re-derive it (the suite: 699 syncs, 349 distinct texts); a repeat is a lookup.
+// Moderate texts only, a bounded number, oldest dropped first.
+const TABLES_MAX = 64;
+const tablesByRestore: Record<4 | 6, Map<string, Map<string, string>>> = { 4: new Map(), 6: new Map() };
+
 export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, table?: "filter" | "nat"): string {
   const family = proxierFamily(cfg);
   const restore = writeRestore(services, slices, cfg);
-  const normalize = restore.length <= NORMALIZE_TEXT_MAX ? normalizeRuleCached : normalizeRule;
+  if (restore.length > NORMALIZE_TEXT_MAX) return saveTables(restore, family, table, normalizeRule);
+  const byText = tablesByRestore[family];
+  let byTable = byText.get(restore);
+  const key = table ?? "";
+  let out = byTable?.get(key);
+  if (out === undefined) {
+    out = saveTables(restore, family, table, normalizeRuleCached);
+    if (!byTable) {
+      if (byText.size >= TABLES_MAX) byText.delete(byText.keys().next().value!);
+      byText.set(restore, (byTable = new Map()));
+    }
+    byTable.set(key, out);
+  }
+  return out;
+}
+
+function saveTables(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined, normalize: (rule: string, family: 4 | 6) => string): string {
   const chains: Record<string, Map<string, string[]>> = { filter: new Map(), nat: new Map() };
   for (const t of ["filter", "nat"]) for (const b of BUILTIN[t]!) chains[t]!.set(b, []);
   // Jump rules: each is inserted at position 1, so later ones end up above earlier ones.
-  for (const j of jumpRules(cfg)) {
+  for (const j of JUMP_RULES) {
     chains[j.table]!.get(j.chain)!.unshift(normalize(`-A ${j.chain} ${j.args}`, family));
     if (!chains[j.table]!.has(j.target)) chains[j.table]!.set(j.target, []);
   }

@@ -1,12 +1,13 @@
 // The iptables-restore text kube-proxy (iptables mode) hands to
 // `iptables-restore --noflush --counters` on a full sync: *filter then *nat, chain lines first,
-// then rules, section by section in syncProxyRules' order. Plain string building: this runs
-// for 10,000-service clusters.
+// then rules, section by section in syncProxyRules' order. Lines are written as bytes into
+// reused buffers (RestoreSection) and endpoint lists are made per service port: this runs for
+// 10,000-service clusters, where kept strings and objects made the garbage collector the cost.
 
 import type { EndpointSlice, Service } from "../../world/k8s.js";
 import type { ProxierConfig } from "./config.js";
 import { interfaceAddresses } from "./config.js";
-import { type EndpointInfo, buildEndpointsMap, categorizeEndpoints, endpointsKey } from "./endpoints.js";
+import { type EndpointInfo, type SlicePort, categorizeEndpoints, countEndpoints, endpointsKey, endpointsOf, indexSlicePorts } from "./endpoints.js";
 import { type Family, cidrContains, familyOf, parseCIDRSloppy, parseIPSloppy } from "./ip.js";
 import {
   KUBE_EXTERNAL_SERVICES,
@@ -70,55 +71,51 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   const localhostNodePorts = cfg.localhostNodePorts && !isIPv6 && npa.containsIPv4Loopback;
   const mark = cfg.masqueradeMark;
   const ports = collectServicePorts(services, family);
-  const endpointsMap = buildEndpointsMap(slices, cfg.nodeName, family);
-  const endpointsOf = (sp: ServicePortInfo): EndpointInfo[] =>
-    endpointsMap.get(endpointsKey(sp.namespace, sp.name, sp.portName, sp.protocol)) ?? [];
+  const slicePorts = indexSlicePorts(slices, family);
+  const sourcesOf = (sp: ServicePortInfo): SlicePort[] | undefined => slicePorts.get(endpointsKey(sp.namespace, sp.name, sp.portName, sp.protocol));
 
+  const portSources = ports.map(sourcesOf);
   let totalEndpoints = 0;
-  for (const sp of ports) totalEndpoints += endpointsOf(sp).length;
+  for (const sources of portSources) totalEndpoints += countEndpoints(sources);
   const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
 
   const nodeIP = cfg.nodeIPs[0] !== undefined ? parseIPSloppy(cfg.nodeIPs[0]) : null;
   const notLocal = cfg.clusterCIDR ? ` ! -s ${cfg.clusterCIDR}` : null;
   const isLocal = cfg.clusterCIDR ? ` -s ${cfg.clusterCIDR}` : null;
 
-  const filterChains = new LineBuffer();
-  const filterRules = new LineBuffer();
-  const natChains = new LineBuffer();
-  const natRules = new LineBuffer();
+  const filterChains = new RestoreSection();
+  const filterRules = new RestoreSection();
+  const natChains = new RestoreSection();
+  const natRules = new RestoreSection();
 
   for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) {
-    filterChains.push(`:${c} - [0:0]`);
+    filterChains.line`:${c} - [0:0]`;
   }
-  for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) natChains.push(`:${c} - [0:0]`);
+  for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) natChains.line`:${c} - [0:0]`;
 
-  natRules.push(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`);
+  natRules.line`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`;
   // Clear the mark so a packet that re-traverses the stack is not masqueraded twice.
-  natRules.push(`-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`);
+  natRules.line`-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`;
   if (cfg.masquerade !== false) {
-    natRules.push(
-      `-A ${KUBE_POSTROUTING} -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE` +
-        (cfg.randomFully ? " --random-fully" : ""),
-    );
+    natRules.line`-A ${KUBE_POSTROUTING} -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${cfg.randomFully ? " --random-fully" : ""}`;
   }
-  natRules.push(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`);
+  natRules.line`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`;
 
   if (!isIPv6 && localhostNodePorts) {
     // route_localnet exposes 127/8 NodePorts to the network (issue 90259); this is the mitigation.
-    filterChains.push(`:${KUBE_FIREWALL} - [0:0]`);
-    filterRules.push(
-      `-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
-    );
+    filterChains.line`:${KUBE_FIREWALL} - [0:0]`;
+    filterRules.line`-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`;
   }
 
   const sepComment = (spn: string) => (largeClusterMode ? "" : ` -m comment --comment ${spn}`);
 
-  for (const sp of ports) {
+  for (let portIndex = 0; portIndex < ports.length; portIndex++) {
+    const sp = ports[portIndex]!;
     const proto = sp.proto;
     const spn = sp.nameString;
     const mp = ` -m ${proto} -p ${proto}`;
     const dport = ` --dport ${sp.port}`;
-    const cats = categorizeEndpoints(endpointsOf(sp), usesClusterEndpoints(sp), usesLocalEndpoints(sp));
+    const cats = categorizeEndpoints(endpointsOf(portSources[portIndex], cfg.nodeName), usesClusterEndpoints(sp), usesLocalEndpoints(sp));
     const hasEndpoints = cats.hasAnyEndpoints;
     const clusterPolicyChain = sp.chains.svc;
     const localPolicyChain = sp.chains.svl;
@@ -167,35 +164,33 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
 
     // Capture the clusterIP.
     if (hasInternalEndpoints) {
-      natRules.push(`-A ${KUBE_SERVICES} -m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport} -j ${internalTrafficChain}`);
+      natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport} -j ${internalTrafficChain}`;
     } else {
-      filterRules.push(`-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment}${mp} -d ${sp.clusterIP}${dport} -j ${internalFilterTarget}`);
+      filterRules.line`-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment}${mp} -d ${sp.clusterIP}${dport} -j ${internalFilterTarget}`;
     }
 
     // Capture externalIPs.
     for (const eip of sp.externalIPs) {
       if (hasEndpoints) {
-        natRules.push(`-A ${KUBE_SERVICES} -m comment --comment "${spn} external IP"${mp} -d ${eip}${dport} -j ${externalTrafficChain}`);
+        natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} external IP"${mp} -d ${eip}${dport} -j ${externalTrafficChain}`;
       }
       if (!hasExternalEndpoints) {
-        filterRules.push(`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment}${mp} -d ${eip}${dport} -j ${externalFilterTarget}`);
+        filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment}${mp} -d ${eip}${dport} -j ${externalFilterTarget}`;
       }
     }
 
     // Capture load-balancer ingress.
     for (const lbip of sp.loadBalancerVIPs) {
       if (hasEndpoints) {
-        natRules.push(`-A ${KUBE_SERVICES} -m comment --comment "${spn} loadbalancer IP"${mp} -d ${lbip}${dport} -j ${loadBalancerTrafficChain}`);
+        natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} loadbalancer IP"${mp} -d ${lbip}${dport} -j ${loadBalancerTrafficChain}`;
       }
       if (usesFWChain) {
-        filterRules.push(
-          `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${spn} traffic not accepted by ${fwChain}"${mp} -d ${lbip}${dport} -j DROP`,
-        );
+        filterRules.line`-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${spn} traffic not accepted by ${fwChain}"${mp} -d ${lbip}${dport} -j DROP`;
       }
     }
     if (!hasExternalEndpoints) {
       for (const lbip of sp.loadBalancerVIPs) {
-        filterRules.push(`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment}${mp} -d ${lbip}${dport} -j ${externalFilterTarget}`);
+        filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment}${mp} -d ${lbip}${dport} -j ${externalFilterTarget}`;
       }
     }
 
@@ -203,90 +198,80 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     if (sp.nodePort !== 0) {
       if (hasEndpoints) {
         if (localhostNodePorts && !isIPv6 && cfg.nfacct) {
-          natRules.push(
-            `-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORT_COUNTER} -j ${externalTrafficChain}`,
-          );
+          natRules.line`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORT_COUNTER} -j ${externalTrafficChain}`;
         }
-        natRules.push(`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} --dport ${sp.nodePort} -j ${externalTrafficChain}`);
+        natRules.line`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} --dport ${sp.nodePort} -j ${externalTrafficChain}`;
       }
       if (!hasExternalEndpoints) {
-        filterRules.push(
-          `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL${mp} --dport ${sp.nodePort} -j ${externalFilterTarget}`,
-        );
+        filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL${mp} --dport ${sp.nodePort} -j ${externalFilterTarget}`;
       }
     }
 
     // Health-check NodePort: accepted whether or not there are local endpoints.
     if (sp.healthCheckNodePort !== 0) {
-      filterRules.push(
-        `-A ${KUBE_NODEPORTS} -m comment --comment "${spn} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
-      );
+      filterRules.line`-A ${KUBE_NODEPORTS} -m comment --comment "${spn} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`;
     }
 
     // Internal traffic: masquerade off-cluster sources of clusterIP traffic.
     if (hasInternalEndpoints) {
       const args = `-m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport}`;
       if (cfg.masqueradeAll) {
-        natRules.push(`-A ${internalTrafficChain} ${args} -j ${KUBE_MARK_MASQ}`);
+        natRules.line`-A ${internalTrafficChain} ${args} -j ${KUBE_MARK_MASQ}`;
       } else if (notLocal) {
-        natRules.push(`-A ${internalTrafficChain} ${args}${notLocal} -j ${KUBE_MARK_MASQ}`);
+        natRules.line`-A ${internalTrafficChain} ${args}${notLocal} -j ${KUBE_MARK_MASQ}`;
       }
     }
 
     // External destinations.
     if (usesExternalTrafficChain) {
-      natChains.push(`:${externalTrafficChain} - [0:0]`);
+      natChains.line`:${externalTrafficChain} - [0:0]`;
       if (!sp.externalPolicyLocal) {
-        natRules.push(`-A ${externalTrafficChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j ${KUBE_MARK_MASQ}`);
+        natRules.line`-A ${externalTrafficChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j ${KUBE_MARK_MASQ}`;
       } else {
         if (isLocal) {
           // Pods reaching an external destination are sent to all endpoints, unmasqueraded,
           // as if they had gone out to the load balancer and come back.
-          natRules.push(`-A ${externalTrafficChain} -m comment --comment "pod traffic for ${spn} external destinations"${isLocal} -j ${clusterPolicyChain}`);
+          natRules.line`-A ${externalTrafficChain} -m comment --comment "pod traffic for ${spn} external destinations"${isLocal} -j ${clusterPolicyChain}`;
         }
-        natRules.push(
-          `-A ${externalTrafficChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
-        );
-        natRules.push(
-          `-A ${externalTrafficChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${clusterPolicyChain}`,
-        );
+        natRules.line`-A ${externalTrafficChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`;
+        natRules.line`-A ${externalTrafficChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${clusterPolicyChain}`;
       }
-      if (hasExternalEndpoints) natRules.push(`-A ${externalTrafficChain} -j ${externalPolicyChain}`);
+      if (hasExternalEndpoints) natRules.line`-A ${externalTrafficChain} -j ${externalPolicyChain}`;
     }
 
     // loadBalancerSourceRanges firewall.
     if (usesFWChain) {
-      natChains.push(`:${fwChain} - [0:0]`);
+      natChains.line`:${fwChain} - [0:0]`;
       const args = `-A ${fwChain} -m comment --comment "${spn} loadbalancer IP"`;
       let allowFromNode = false;
       for (let i = 0; i < sp.loadBalancerSourceRanges.length; i++) {
-        natRules.push(`${args} -s ${sp.loadBalancerSourceRangeStrings[i]} -j ${externalTrafficChain}`);
+        natRules.line`${args} -s ${sp.loadBalancerSourceRangeStrings[i]} -j ${externalTrafficChain}`;
         if (nodeIP && cidrContains(sp.loadBalancerSourceRanges[i]!, nodeIP)) allowFromNode = true;
       }
       // A node reaching its own VIP loops back with the VIP as source; let that in too.
       if (allowFromNode) {
-        for (const lbip of sp.loadBalancerVIPs) natRules.push(`${args} -s ${lbip} -j ${externalTrafficChain}`);
+        for (const lbip of sp.loadBalancerVIPs) natRules.line`${args} -s ${lbip} -j ${externalTrafficChain}`;
       }
-      natRules.push(`-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`);
+      natRules.line`-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`;
     }
 
     if (usesClusterPolicyChain) {
-      natChains.push(`:${clusterPolicyChain} - [0:0]`);
+      natChains.line`:${clusterPolicyChain} - [0:0]`;
       writeServiceToEndpointRules(natRules, sp, clusterPolicyChain, cats.clusterEndpoints, largeClusterMode);
     }
     if (usesLocalPolicyChain) {
-      natChains.push(`:${localPolicyChain} - [0:0]`);
+      natChains.line`:${localPolicyChain} - [0:0]`;
       writeServiceToEndpointRules(natRules, sp, localPolicyChain, cats.localEndpoints, largeClusterMode);
     }
 
     for (const ep of cats.allReachable) {
       const chain = sepName(sp, ep);
-      natChains.push(`:${chain} - [0:0]`);
+      natChains.line`:${chain} - [0:0]`;
       const head = `-A ${chain}${sepComment(spn)}`;
       // Hairpin: an endpoint reaching itself through the Service must be masqueraded.
-      natRules.push(`${head} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
+      natRules.line`${head} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`;
       const recent = sp.sessionAffinityClientIP ? ` -m recent --name ${chain} --set` : "";
-      natRules.push(`${head}${recent}${mp} -j DNAT --to-destination ${ep.endpoint}`);
+      natRules.line`${head}${recent}${mp} -j DNAT --to-destination ${ep.endpoint}`;
     }
   }
 
@@ -296,54 +281,114 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     let dest = " -m addrtype --dst-type LOCAL";
     if (isIPv6) dest += " ! -d ::1/128";
     else if (!localhostNodePorts) dest += " ! -d 127.0.0.0/8";
-    natRules.push(`-A ${KUBE_SERVICES} ${tailComment}${dest} -j ${KUBE_NODEPORTS}`);
+    natRules.line`-A ${KUBE_SERVICES} ${tailComment}${dest} -j ${KUBE_NODEPORTS}`;
   } else {
     for (const ip of npa.nodeIPs) {
       const loopback = ip === "127.0.0.1" || ip === "::1" || ip.startsWith("127.");
       if (loopback && (isIPv6 || !localhostNodePorts)) continue;
-      natRules.push(`-A ${KUBE_SERVICES} ${tailComment} -d ${ip} -j ${KUBE_NODEPORTS}`);
+      natRules.line`-A ${KUBE_SERVICES} ${tailComment} -d ${ip} -j ${KUBE_NODEPORTS}`;
     }
   }
 
   if (!cfg.conntrackTCPLiberal) {
     const acct = cfg.nfacct ? ` -m nfacct --nfacct-name ${CT_INVALID_COUNTER}` : "";
-    filterRules.push(`-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID${acct} -j DROP`);
+    filterRules.line`-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID${acct} -j DROP`;
   }
-  filterRules.push(`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
-  filterRules.push(
-    `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-  );
+  filterRules.line`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`;
+  filterRules.line`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`;
 
-  const parts: string[] = ["*filter", ...filterChains.chunks(), ...filterRules.chunks(), "COMMIT", "*nat", ...natChains.chunks(), ...natRules.chunks(), "COMMIT", ""];
-  return parts.join("\n");
+  // Each section decoded on its own and joined by concatenation: no buffer of the whole text.
+  return "*filter\n" + filterChains.finish() + filterRules.finish() + "COMMIT\n*nat\n" + natChains.finish() + natRules.finish() + "COMMIT\n";
 }
 
 /**
- * Lines of the restore text, joined into flat chunks of a thousand as they come. A line built
- * by a template is a tree of string pieces; kept until the end, 440k of them (10k Services)
- * survive every young-generation GC and are copied each time — most of the writer's time.
- * Joined early, the pieces die young. The text is the same: chunks are joined with "\n" too.
+ * One section of the restore text (a table's chain lines, or its rules), written line by line
+ * with a tagged template: `section.line\`-A ${chain} -j ${target}\`` appends that line and "\n".
+ *
+ * The characters go straight into a growing byte buffer (outside the JavaScript heap), piece by
+ * piece: no line string is ever built. A 10k-Service sync writes 440k lines (33 MB); built as
+ * strings, each line was a tree of string pieces, and the lines and their joined chunks survived
+ * young-generation collections and were copied by them — most of the writer's time.
+ * kube-proxy's text is ASCII; at the first line that is not, the section keeps plain strings
+ * from there on (same text either way).
  */
-class LineBuffer {
-  private readonly done: string[] = [];
-  private pending: string[] = [];
+export class RestoreSection {
+  private bytes = takeBuffer();
+  private len = 0;
+  /** Set when a non-ASCII line arrived: the text so far, then every later line, as strings. */
+  private strings: string[] | null = null;
 
-  push(line: string): void {
-    this.pending.push(line);
-    if (this.pending.length >= 1024) this.flush();
+  line(parts: TemplateStringsArray, ...values: Array<string | number>): void {
+    if (this.strings === null) {
+      // Room for the whole line first, then plain copy loops.
+      let n = parts[0]!.length + 1;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!;
+        n += (typeof v === "string" ? v : (values[i] = String(v))).length + parts[i + 1]!.length;
+      }
+      if (this.len + n > this.bytes.length) this.grow(n);
+      const b = this.bytes;
+      const start = this.len;
+      charBits = 0;
+      let p = copyChars(b, start, parts[0]!);
+      for (let i = 0; i < values.length; i++) p = copyChars(b, copyChars(b, p, values[i] as string), parts[i + 1]!);
+      b[p++] = 10;
+      if (charBits < 128) {
+        this.len = p;
+        return;
+      }
+      this.strings = [latin1(this.bytes, start)];
+    }
+    let text = parts[0]!;
+    for (let i = 0; i < values.length; i++) text += String(values[i]) + parts[i + 1]!;
+    this.strings.push(text + "\n");
   }
 
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    this.done.push(this.pending.join("\n"));
-    this.pending = [];
+  private grow(n: number): void {
+    let size = this.bytes.length * 2;
+    while (size < this.len + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size); // no zero fill: every byte up to len is written before it is read
+    grown.set(this.bytes.subarray(0, this.len));
+    this.bytes = grown;
   }
 
-  /** The lines so far as "\n"-joined chunks (none when empty). */
-  chunks(): string[] {
-    this.flush();
-    return this.done;
+  /** The section's text; the section is done (its buffer goes back for the next sync). */
+  finish(): string {
+    const text = this.strings === null ? latin1(this.bytes, this.len) : this.strings.join("");
+    giveBuffer(this.bytes);
+    return text;
   }
+}
+
+/** Every character code copied by copyChars since it was last reset, OR-ed: >= 128 if one was not ASCII. */
+let charBits = 0;
+
+/** Copy s's characters (their low bytes) to b at p; returns the end. The caller checks charBits. */
+function copyChars(b: Buffer, p: number, s: string): number {
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    bits |= c;
+    b[p++] = c;
+  }
+  charBits |= bits;
+  return p;
+}
+
+function latin1(bytes: Buffer, end: number): string {
+  return bytes.toString("latin1", 0, end);
+}
+
+// Section buffers are reused by the next sync, as kube-proxy reuses its own buffers from sync to
+// sync: a fresh 33 MB buffer per 10k-Service sync cost its page faults and, as external memory,
+// extra garbage collections. Four are kept (a sync's sections), none over 64 MB.
+const sparePool: Buffer[] = [];
+const SPARE_MAX_BYTES = 64 << 20;
+function takeBuffer(): Buffer {
+  return sparePool.pop() ?? Buffer.allocUnsafe(16 << 10);
+}
+function giveBuffer(b: Buffer): void {
+  if (sparePool.length < 4 && b.length <= SPARE_MAX_BYTES) sparePool.push(b);
 }
 
 /** SEP chain names, hashed once per endpoint (SVC, SVL and the SEP chain itself all need it). */
@@ -353,7 +398,7 @@ function sepName(sp: ServicePortInfo, ep: EndpointInfo): string {
 }
 
 function writeServiceToEndpointRules(
-  natRules: LineBuffer,
+  natRules: RestoreSection,
   sp: ServicePortInfo,
   chain: string,
   endpoints: EndpointInfo[],
@@ -364,14 +409,12 @@ function writeServiceToEndpointRules(
   const comment = (ep: EndpointInfo) => (largeClusterMode ? "" : ` -m comment --comment "${spn} -> ${ep.endpoint}"`);
   if (sp.sessionAffinityClientIP) {
     endpoints.forEach((ep, i) => {
-      natRules.push(
-        `-A ${chain}${comment(ep)} -m recent --name ${names[i]} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${names[i]}`,
-      );
+      natRules.line`-A ${chain}${comment(ep)} -m recent --name ${names[i]} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${names[i]}`;
     });
   }
   const n = endpoints.length;
   endpoints.forEach((ep, i) => {
     const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : "";
-    natRules.push(`-A ${chain}${comment(ep)}${stat} -j ${names[i]}`);
+    natRules.line`-A ${chain}${comment(ep)}${stat} -j ${names[i]}`;
   });
 }
