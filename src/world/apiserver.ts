@@ -14,6 +14,7 @@ import type { ClusterSettings } from "./model.js";
 import { CLUSTER_IP_OFFSETS, DEFAULT_AFFINITY_TIMEOUT, MAX_AFFINITY_TIMEOUT, nodePortRangeOffset } from "./defaults.js";
 import { diagAt, fieldPathText, type FieldPath, type Locator } from "./located.js";
 import { cidrContains, intToIp, ipToInt, ipv4Problem, isIPv4, parseCidr, specialIpProblem } from "./ipv4.js";
+import { cloneData } from "./clone.js";
 
 export interface ServiceInput {
   service: Service;
@@ -62,7 +63,7 @@ export function needsHealthCheck(spec: ServiceSpec): boolean {
 }
 
 function clone<T>(x: T): T {
-  return structuredClone(x);
+  return cloneData(x);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { applyServiceFields } from "./build.js";
 import { assignPodIps, mirrorEndpoints as mirrorEndpointsOf, placeDeployment } from "./controllers.js";
 import { diagAt, type Locator } from "./located.js";
 import type { ManifestLoad } from "./manifests.js";
+import { cloneData } from "./clone.js";
 
 export interface ChangeResult {
   world: World;
@@ -25,8 +26,8 @@ function copyWorld(w: World): World {
     clients: [...w.clients],
     routes: [...w.routes],
     namespaces: [...w.namespaces],
-    services: w.services.map((s) => structuredClone(s)),
-    manualEndpointSlices: w.manualEndpointSlices.map((s) => structuredClone(s)),
+    services: w.services.map((s) => cloneData(s)),
+    manualEndpointSlices: w.manualEndpointSlices.map((s) => cloneData(s)),
     objectPositions: new Map(w.objectPositions),
   };
 }
@@ -75,7 +76,7 @@ export function failNode(w: World, node: string): World {
 export function setServiceField(w: World, service: string, field: A.ServiceField, at: Position, line?: string): ChangeResult {
   const old = w.services.find((s) => s.metadata.name === service);
   if (!old) return { world: w, diagnostics: [noSuch("Service", service, at)] };
-  const next: Service = structuredClone(old);
+  const next: Service = cloneData(old);
   const pos = new Map<string, Position>();
   if (field.key === "port") next.spec.ports = next.spec.ports?.filter((p) => p.port !== field.value.port.value || (p.protocol ?? "TCP") !== (field.value.protocol?.value ?? "TCP"));
   if (field.key === "selector") next.spec.selector = {};
