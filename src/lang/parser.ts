@@ -216,6 +216,9 @@ class OnDemandLookahead extends LLkLookaheadStrategy {
   }
 }
 
+/** chevrotain's re-sync follow sets of a parser (a field it does not declare). */
+const followSetsOf = (p: EmbeddedActionsParser): Record<string, TokenType[]> => (p as unknown as { resyncFollows: Record<string, TokenType[]> }).resyncFollows;
+
 /** Shared by the one parser instance and its error-message provider. */
 const parseState: ParseState = { blocks: [], suggestions: new Map() };
 
@@ -224,7 +227,8 @@ class SvcspecParser extends EmbeddedActionsParser {
   semantic: Diagnostic[] = [];
   readonly state: ParseState = parseState;
 
-  constructor() {
+  /** followsNow: compute the re-sync follow sets in performSelfAnalysis (see below). */
+  constructor(followsNow = false) {
     super(L.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
@@ -235,7 +239,20 @@ class SvcspecParser extends EmbeddedActionsParser {
       // start-up for them (bench/ cold_start_ratio).
       skipValidations: process.env.VITEST === undefined,
     });
+    if (followsNow) {
+      this.performSelfAnalysis();
+      return;
+    }
+    // The re-sync follow sets (what may come after each rule call) are read only to recover from
+    // a syntax error, and performSelfAnalysis computes them only with recovery on (~10 ms of
+    // every run's start-up). So: analysed with recovery off, then on; the sets come, on the first
+    // error, from a parser that computed them (the same grammar, so the same sets).
+    const recovery = this as unknown as { recoveryEnabled: boolean };
+    recovery.recoveryEnabled = false;
     this.performSelfAnalysis();
+    recovery.recoveryEnabled = true;
+    let follows: Record<string, TokenType[]> | undefined;
+    Object.defineProperty(this, "resyncFollows", { get: () => (follows ??= followSetsOf(new SvcspecParser(true))) });
   }
 
   // ---- helpers (not grammar) ----------------------------------------------------------------

@@ -363,3 +363,15 @@ scenario "Local policy keeps the client address and drops where no pod runs" {
     expect(at(send.pos)).toEqual([29, 3, 33, 28]);
   });
 });
+
+describe("re-sync follow sets, computed on the first syntax error", () => {
+  it("are chevrotain's, as a parser analysed with recovery on has them", async () => {
+    const { svcspecParser } = await import("../../src/lang/parser.js");
+    type WithFollows = { resyncFollows: Record<string, { name: string }[]> };
+    const Eager = svcspecParser.constructor as new (followsNow: boolean) => WithFollows;
+    const names = (f: WithFollows["resyncFollows"]) => Object.fromEntries(Object.entries(f).map(([k, ts]) => [k, ts.map((t) => t.name)]));
+    const lazy = names((svcspecParser as unknown as WithFollows).resyncFollows);
+    expect(Object.keys(lazy).length).toBeGreaterThan(50);
+    expect(lazy).toEqual(names(new Eager(true).resyncFollows));
+  });
+});
