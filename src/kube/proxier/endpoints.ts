@@ -65,11 +65,12 @@ export function endpointsOf(sources: readonly SlicePort[] | undefined, nodeName:
   if (sources === undefined) return list;
   let byEndpoint: Map<string, number> | null = null;
   for (const { slice, port } of sources) {
+    const portSuffix = ":" + port;
     for (const ep of slice.endpoints ?? []) {
       if (!ep.addresses || ep.addresses.length === 0) continue;
       const ip = canonicalIPText(ep.addresses[0]!);
       if (ip === null) continue;
-      const endpoint = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+      const endpoint = ip.includes(":") ? `[${ip}]${portSuffix}` : ip + portSuffix;
       const c = ep.conditions ?? {};
       const info: EndpointInfo = {
         endpoint,
@@ -83,7 +84,8 @@ export function endpointsOf(sources: readonly SlicePort[] | undefined, nodeName:
       let prev = -1;
       if (byEndpoint !== null) prev = byEndpoint.get(endpoint) ?? -1;
       else {
-        for (let k = 0; k < list.length; k++) if (list[k]!.endpoint === endpoint) prev = k;
+        // The IPs first: flat strings, compared without joining the endpoint string's parts.
+        for (let k = 0; k < list.length; k++) if (list[k]!.ip === ip && list[k]!.endpoint === endpoint) prev = k;
         if (list.length >= 32) {
           byEndpoint = new Map();
           for (let k = 0; k < list.length; k++) byEndpoint.set(list[k]!.endpoint, k);

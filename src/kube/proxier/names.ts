@@ -34,7 +34,9 @@ const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 // SHA-256 in plain JavaScript for ASCII input: a 10k-Service sync names 110k chains, and for
 // inputs this short the call into OpenSSL costs more than the 64 rounds themselves (FIPS 180-4;
 // checked against node:crypto in test/kube/sha256.test.ts). Non-ASCII input goes to node:crypto.
-const K256 = new Uint32Array([
+// Int32Array, not Uint32Array: values above 2^31 read from a Uint32Array are not small integers
+// to V8, and the rounds would run in floating point.
+const K256 = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -44,8 +46,8 @@ const K256 = new Uint32Array([
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
-const W256 = new Uint32Array(64);
-const H256 = new Uint32Array(8);
+const W256 = new Int32Array(64);
+const H256 = new Int32Array(8);
 /** The message being hashed, as bytes, padding included (grown for long inputs). */
 let M256 = new Uint8Array(256);
 
@@ -107,8 +109,8 @@ function sha256Ascii(a: string, b = "", c = ""): boolean {
       const t2 = (S0 + maj) | 0;
       hh = hg; hg = hf; hf = he; he = (hd + t1) | 0; hd = hc; hc = hb; hb = ha; ha = (t1 + t2) | 0;
     }
-    H256[0] = H256[0]! + ha; H256[1] = H256[1]! + hb; H256[2] = H256[2]! + hc; H256[3] = H256[3]! + hd;
-    H256[4] = H256[4]! + he; H256[5] = H256[5]! + hf; H256[6] = H256[6]! + hg; H256[7] = H256[7]! + hh;
+    H256[0] = (H256[0]! + ha) | 0; H256[1] = (H256[1]! + hb) | 0; H256[2] = (H256[2]! + hc) | 0; H256[3] = (H256[3]! + hd) | 0;
+    H256[4] = (H256[4]! + he) | 0; H256[5] = (H256[5]! + hf) | 0; H256[6] = (H256[6]! + hg) | 0; H256[7] = (H256[7]! + hh) | 0;
   }
   return true;
 }

@@ -107,7 +107,6 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     filterRules.line`-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`;
   }
 
-  const sepComment = (spn: string) => (largeClusterMode ? "" : ` -m comment --comment ${spn}`);
 
   for (let portIndex = 0; portIndex < ports.length; portIndex++) {
     const sp = ports[portIndex]!;
@@ -115,6 +114,7 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     const spn = sp.nameString;
     const mp = ` -m ${proto} -p ${proto}`;
     const dport = ` --dport ${sp.port}`;
+    const sepComment = largeClusterMode ? "" : ` -m comment --comment ${spn}`;
     const cats = categorizeEndpoints(endpointsOf(portSources[portIndex], cfg.nodeName), usesClusterEndpoints(sp), usesLocalEndpoints(sp));
     const hasEndpoints = cats.hasAnyEndpoints;
     const clusterPolicyChain = sp.chains.svc;
@@ -267,11 +267,11 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     for (const ep of cats.allReachable) {
       const chain = sepName(sp, ep);
       natChains.line`:${chain} - [0:0]`;
-      const head = `-A ${chain}${sepComment(spn)}`;
+      const comment = sepComment;
       // Hairpin: an endpoint reaching itself through the Service must be masqueraded.
-      natRules.line`${head} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`;
-      const recent = sp.sessionAffinityClientIP ? ` -m recent --name ${chain} --set` : "";
-      natRules.line`${head}${recent}${mp} -j DNAT --to-destination ${ep.endpoint}`;
+      natRules.line`-A ${chain}${comment} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`;
+      if (sp.sessionAffinityClientIP) natRules.line`-A ${chain}${comment} -m recent --name ${chain} --set${mp} -j DNAT --to-destination ${ep.endpoint}`;
+      else natRules.line`-A ${chain}${comment}${mp} -j DNAT --to-destination ${ep.endpoint}`;
     }
   }
 
@@ -405,16 +405,25 @@ function writeServiceToEndpointRules(
   largeClusterMode: boolean,
 ): void {
   const spn = sp.nameString;
-  const names = endpoints.map((ep) => sepName(sp, ep));
-  const comment = (ep: EndpointInfo) => (largeClusterMode ? "" : ` -m comment --comment "${spn} -> ${ep.endpoint}"`);
-  if (sp.sessionAffinityClientIP) {
-    endpoints.forEach((ep, i) => {
-      natRules.line`-A ${chain}${comment(ep)} -m recent --name ${names[i]} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${names[i]}`;
-    });
-  }
   const n = endpoints.length;
-  endpoints.forEach((ep, i) => {
-    const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : "";
-    natRules.line`-A ${chain}${comment(ep)}${stat} -j ${names[i]}`;
-  });
+  if (sp.sessionAffinityClientIP) {
+    for (const ep of endpoints) {
+      const sep = sepName(sp, ep);
+      const comment = largeClusterMode ? "" : ` -m comment --comment "${spn} -> ${ep.endpoint}"`;
+      natRules.line`-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`;
+    }
+  }
+  // One template per shape: the comment and the statistic match are written in place, not built.
+  for (let i = 0; i < n; i++) {
+    const ep = endpoints[i]!;
+    const sep = sepName(sp, ep);
+    if (largeClusterMode) {
+      if (i < n - 1) natRules.line`-A ${chain} -m statistic --mode random --probability ${probability(n - i)} -j ${sep}`;
+      else natRules.line`-A ${chain} -j ${sep}`;
+    } else if (i < n - 1) {
+      natRules.line`-A ${chain} -m comment --comment "${spn} -> ${ep.endpoint}" -m statistic --mode random --probability ${probability(n - i)} -j ${sep}`;
+    } else {
+      natRules.line`-A ${chain} -m comment --comment "${spn} -> ${ep.endpoint}" -j ${sep}`;
+    }
+  }
 }
