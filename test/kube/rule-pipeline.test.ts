@@ -58,6 +58,18 @@ describe("chain names hashed from their parts", () => {
   });
 });
 
+describe("chain names remembered for small clusters", () => {
+  it("are the hashed names, before and after the bounded memory is cleared", () => {
+    for (let i = 0; i < 9000; i++) {
+      const spn = `ns${i % 7}/svc-${i % 300}:p`;
+      const ep = `10.0.${i >> 8}.${i & 255}:80`;
+      expect(endpointChainName(spn, "tcp", ep, true)).toBe(endpointChainName(spn, "tcp", ep));
+      expect(endpointChainName(spn, "tcp", ep, true)).toBe(endpointChainName(spn, "tcp", ep));
+      if (i % 10 === 0) expect(serviceChainNames(spn, "udp", true)).toEqual(serviceChainNames(spn, "udp"));
+    }
+  });
+});
+
 function slice(name: string, ports: Array<[string, number]>, endpoints: EndpointSlice["endpoints"], family: "IPv4" | "IPv6" = "IPv4"): EndpointSlice {
   return {
     metadata: { name, namespace: "d", labels: { "kubernetes.io/service-name": "web" } },

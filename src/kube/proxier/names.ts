@@ -178,14 +178,41 @@ export interface ServiceChainNames {
   fw: string;
 }
 
-export function serviceChainNames(servicePortName: string, protocolLower: string): ServiceChainNames {
-  const svc = hashedName("KUBE-SVC-", servicePortName, protocolLower);
+/**
+ * `remember`: keep the name for the next sync (small clusters: every scenario change re-syncs
+ * every node with mostly the same Services and endpoints, and a lookup costs far less than the
+ * hash, above all in a short run where the hash function is not optimised yet). A large
+ * cluster's names would only churn the bounded memory.
+ */
+export function serviceChainNames(servicePortName: string, protocolLower: string, remember = false): ServiceChainNames {
+  const input = remember ? servicePortName + protocolLower : null;
+  let svc = input !== null ? rememberedServiceChains.get(input) : undefined;
+  if (svc === undefined) {
+    svc = hashedName("KUBE-SVC-", servicePortName, protocolLower);
+    if (input !== null) remember1(rememberedServiceChains, input, svc);
+  }
   const h = svc.slice(9);
   return { svc, svl: "KUBE-SVL-" + h, ext: "KUBE-EXT-" + h, fw: "KUBE-FW-" + h };
 }
 
-export function endpointChainName(servicePortName: string, protocolLower: string, endpoint: string): string {
-  return hashedName("KUBE-SEP-", servicePortName, protocolLower, endpoint);
+export function endpointChainName(servicePortName: string, protocolLower: string, endpoint: string, remember = false): string {
+  if (!remember) return hashedName("KUBE-SEP-", servicePortName, protocolLower, endpoint);
+  // The name depends only on the concatenated input: that is the key.
+  const input = servicePortName + protocolLower + endpoint;
+  let name = rememberedEndpointChains.get(input);
+  if (name === undefined) {
+    name = hashedName("KUBE-SEP-", servicePortName, protocolLower, endpoint);
+    remember1(rememberedEndpointChains, input, name);
+  }
+  return name;
+}
+
+const REMEMBERED_MAX = 8192;
+const rememberedServiceChains = new Map<string, string>();
+const rememberedEndpointChains = new Map<string, string>();
+function remember1(m: Map<string, string>, input: string, name: string): void {
+  if (m.size >= REMEMBERED_MAX) m.clear();
+  m.set(input, name);
 }
 
 /** Chains kube-proxy considers its own per-service chains (stale ones are deleted). */

@@ -62,7 +62,8 @@ function externallyAccessibleByType(svc: Service): boolean {
   return t === "LoadBalancer" || t === "NodePort" || (t === "ClusterIP" && (svc.spec.externalIPs?.length ?? 0) > 0);
 }
 
-export function servicePortInfos(svc: Service, family: Family): ServicePortInfo[] {
+/** `rememberNames`: see serviceChainNames (small clusters). */
+export function servicePortInfos(svc: Service, family: Family, rememberNames = false): ServicePortInfo[] {
   if (shouldSkipService(svc)) return [];
   const clusterIP = clusterIPForFamily(svc, family);
   if (clusterIP === null) return [];
@@ -118,7 +119,7 @@ export function servicePortInfos(svc: Service, family: Family): ServicePortInfo[
       internalPolicyLocal,
       sessionAffinityClientIP: affinity,
       stickyMaxAgeSeconds: affinity ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : 0,
-      chains: serviceChainNames(nameString, proto),
+      chains: serviceChainNames(nameString, proto, rememberNames),
     });
   }
   return out;

@@ -57,11 +57,14 @@ function nodePortAddresses(cfg: ProxierConfig, family: Family): NodePortAddresse
 }
 
 /** Service-port entries in a stable order: Services as given, ports as declared. */
-function collectServicePorts(services: Service[], family: Family): ServicePortInfo[] {
+function collectServicePorts(services: Service[], family: Family, rememberNames: boolean): ServicePortInfo[] {
   const out: ServicePortInfo[] = [];
-  for (const svc of services) for (const sp of servicePortInfos(svc, family)) out.push(sp);
+  for (const svc of services) for (const sp of servicePortInfos(svc, family, rememberNames)) out.push(sp);
   return out;
 }
+
+/** Chain names are remembered across syncs for clusters this small (see serviceChainNames). */
+const REMEMBER_NAMES_MAX_SERVICES = 200;
 
 export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig): string {
   const family = proxierFamily(cfg);
@@ -70,7 +73,8 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   // NewProxier turns localhost NodePorts off when --nodeport-addresses excludes 127.0.0.1.
   const localhostNodePorts = cfg.localhostNodePorts && !isIPv6 && npa.containsIPv4Loopback;
   const mark = cfg.masqueradeMark;
-  const ports = collectServicePorts(services, family);
+  const rememberNames = services.length <= REMEMBER_NAMES_MAX_SERVICES;
+  const ports = collectServicePorts(services, family, rememberNames);
   const slicePorts = indexSlicePorts(slices, family);
   const sourcesOf = (sp: ServicePortInfo): SlicePort[] | undefined => slicePorts.get(endpointsKey(sp.namespace, sp.name, sp.portName, sp.protocol));
 
@@ -257,15 +261,15 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
 
     if (usesClusterPolicyChain) {
       natChains.line`:${clusterPolicyChain} - [0:0]`;
-      writeServiceToEndpointRules(natRules, sp, clusterPolicyChain, cats.clusterEndpoints, largeClusterMode);
+      writeServiceToEndpointRules(natRules, sp, clusterPolicyChain, cats.clusterEndpoints, largeClusterMode, rememberNames);
     }
     if (usesLocalPolicyChain) {
       natChains.line`:${localPolicyChain} - [0:0]`;
-      writeServiceToEndpointRules(natRules, sp, localPolicyChain, cats.localEndpoints, largeClusterMode);
+      writeServiceToEndpointRules(natRules, sp, localPolicyChain, cats.localEndpoints, largeClusterMode, rememberNames);
     }
 
     for (const ep of cats.allReachable) {
-      const chain = sepName(sp, ep);
+      const chain = sepName(sp, ep, rememberNames);
       natChains.line`:${chain} - [0:0]`;
       const comment = sepComment;
       // Hairpin: an endpoint reaching itself through the Service must be masqueraded.
@@ -392,8 +396,8 @@ function giveBuffer(b: Buffer): void {
 }
 
 /** SEP chain names, hashed once per endpoint (SVC, SVL and the SEP chain itself all need it). */
-function sepName(sp: ServicePortInfo, ep: EndpointInfo): string {
-  if (ep.chain === undefined) ep.chain = endpointChainName(sp.nameString, sp.proto, ep.endpoint);
+function sepName(sp: ServicePortInfo, ep: EndpointInfo, rememberNames: boolean): string {
+  if (ep.chain === undefined) ep.chain = endpointChainName(sp.nameString, sp.proto, ep.endpoint, rememberNames);
   return ep.chain;
 }
 
@@ -403,12 +407,13 @@ function writeServiceToEndpointRules(
   chain: string,
   endpoints: EndpointInfo[],
   largeClusterMode: boolean,
+  rememberNames: boolean,
 ): void {
   const spn = sp.nameString;
   const n = endpoints.length;
   if (sp.sessionAffinityClientIP) {
     for (const ep of endpoints) {
-      const sep = sepName(sp, ep);
+      const sep = sepName(sp, ep, rememberNames);
       const comment = largeClusterMode ? "" : ` -m comment --comment "${spn} -> ${ep.endpoint}"`;
       natRules.line`-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`;
     }
@@ -416,7 +421,7 @@ function writeServiceToEndpointRules(
   // One template per shape: the comment and the statistic match are written in place, not built.
   for (let i = 0; i < n; i++) {
     const ep = endpoints[i]!;
-    const sep = sepName(sp, ep);
+    const sep = sepName(sp, ep, rememberNames);
     if (largeClusterMode) {
       if (i < n - 1) natRules.line`-A ${chain} -m statistic --mode random --probability ${probability(n - i)} -j ${sep}`;
       else natRules.line`-A ${chain} -j ${sep}`;

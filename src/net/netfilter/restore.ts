@@ -157,6 +157,7 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
   const isBuiltin = (name: string) => BUILTIN_CHAINS[table!.name].includes(name);
   const isUserChain = (name: string) => table!.chains.has(name) && !isBuiltin(name);
   const useLineCache = text.length <= LINE_CACHE_TEXT_MAX;
+  let lastHitChain: Chain | null = null;
 
   for (let idx = 0; idx < lines.length; idx++) {
     lineNo = idx + 1;
@@ -166,17 +167,22 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
     if (isBlankOrComment(lineText)) continue;
     if (useLineCache && table && lineText.startsWith("-A ")) {
       const hit = lineCache.get(table.name)?.get(lineText);
+      // A chain's rules come one after another: the chain of the previous remembered line is
+      // still this restore's own copy unless a line in between was handled below.
+      const sameChain: boolean = hit !== undefined && hit.chain === lastHitChain?.name;
       if (
         hit &&
-        table.chains.has(hit.chain) &&
+        (sameChain || table.chains.has(hit.chain)) &&
         (hit.jumpsTo !== null ? isUserChain(hit.jumpsTo) : !hit.notChains.some(isUserChain))
       ) {
-        const chain = own(hit.chain);
+        const chain: Chain = sameChain ? lastHitChain! : own(hit.chain);
+        lastHitChain = chain;
         const src = { file, line: lineNo, lineText };
         for (const r of hit.rules) chain.rules.push(withSource(r, src));
         continue;
       }
     }
+    lastHitChain = null;
     const split = splitWords(lineText);
     if ("error" in split) fail(split.error, { text: "\"", column: split.column, quoted: false });
     let words = split as Token[];
