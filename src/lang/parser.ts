@@ -266,7 +266,7 @@ class SvcspecParser extends EmbeddedActionsParser {
     try {
       return impl.call(this);
     } catch (err) {
-      if (this.errors.length + this.semantic.length > 0) return undefined as T;
+      if (this.syntaxErrorCount() + this.semantic.length > 0) return undefined as T;
       throw err;
     }
   }
@@ -278,11 +278,19 @@ class SvcspecParser extends EmbeddedActionsParser {
     if (!b || Number.isNaN(b.endLine)) return a;
     return { file: this.file, line: a.line, column: a.column, endLine: b.endLine, endColumn: b.endColumn };
   }
+  /**
+   * How many syntax errors chevrotain has recorded. Its `errors` getter returns a deep copy of the
+   * list (lodash clone), and mark/clean ask for the count around every statement: the list itself
+   * is read instead.
+   */
+  syntaxErrorCount(): number {
+    return (this as unknown as { _errors: unknown[] })._errors.length;
+  }
   mark(): number {
-    return this.errors.length + this.semantic.length;
+    return this.syntaxErrorCount() + this.semantic.length;
   }
   clean(mark: number): boolean {
-    return this.errors.length + this.semantic.length === mark;
+    return this.syntaxErrorCount() + this.semantic.length === mark;
   }
   recovered(t: IToken): boolean {
     return (t as { isInsertedInRecovery?: boolean }).isInsertedInRecovery === true || Number.isNaN(t.startOffset);
