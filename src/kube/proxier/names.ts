@@ -135,40 +135,41 @@ export function hash16(input: string): string {
   return hashedName("", input);
 }
 
-// A chain name's characters: the prefix, then 16 base32 characters of the hash.
-const NAME_CODES = new Uint16Array(64);
-
 /**
- * prefix + the first 16 base32 characters of SHA-256(a + b + c), made as one flat string (no
- * concatenated input, no tree of string pieces: 110k names per 10k-Service sync).
+ * prefix ("" or a 9-character "KUBE-XXX-") + the first 16 base32 characters of
+ * SHA-256(a + b + c), made as one flat string: no concatenated input, no tree of string pieces,
+ * no buffer per name (110k names per 10k-Service sync).
  */
 function hashedName(prefix: string, a: string, b = "", c = ""): string {
-  let byte: (i: number) => number;
+  let h0: number, h1: number, h2: number;
   if (sha256Ascii(a, b, c)) {
-    // 80 bits = the first 10 bytes of the digest: H256[0], H256[1], the top half of H256[2].
-    byte = asciiDigestByte;
+    h0 = H256[0]!;
+    h1 = H256[1]!;
+    h2 = H256[2]!;
   } else {
     const d = sha256(a + b + c);
-    byte = (i) => d[i]!;
+    h0 = d.readInt32BE(0);
+    h1 = d.readInt32BE(4);
+    h2 = d.readInt32BE(8);
   }
+  // 16 characters of 5 bits: the 80 bits h0 (32), h1 (32) and the top 16 of h2.
+  const B = BASE32_CODES;
+  const c0 = B[h0 >>> 27]!, c1 = B[(h0 >>> 22) & 31]!, c2 = B[(h0 >>> 17) & 31]!, c3 = B[(h0 >>> 12) & 31]!;
+  const c4 = B[(h0 >>> 7) & 31]!, c5 = B[(h0 >>> 2) & 31]!, c6 = B[((h0 & 3) << 3) | (h1 >>> 29)]!, c7 = B[(h1 >>> 24) & 31]!;
+  const c8 = B[(h1 >>> 19) & 31]!, c9 = B[(h1 >>> 14) & 31]!, c10 = B[(h1 >>> 9) & 31]!, c11 = B[(h1 >>> 4) & 31]!;
+  const c12 = B[((h1 & 15) << 1) | (h2 >>> 31)]!, c13 = B[(h2 >>> 26) & 31]!, c14 = B[(h2 >>> 21) & 31]!, c15 = B[(h2 >>> 16) & 31]!;
   const codes = NAME_CODES;
   let k = 0;
   for (; k < prefix.length; k++) codes[k] = prefix.charCodeAt(k);
-  let acc = 0;
-  let bits = 0;
-  for (let i = 0; i < 10; i++) {
-    acc = ((acc << 8) | byte(i)) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      codes[k++] = BASE32_CODES[(acc >>> (bits - 5)) & 31]!;
-      bits -= 5;
-    }
-  }
-  return String.fromCharCode.apply(null, codes.subarray(0, k) as unknown as number[]);
+  codes[k] = c0; codes[k + 1] = c1; codes[k + 2] = c2; codes[k + 3] = c3; codes[k + 4] = c4; codes[k + 5] = c5; codes[k + 6] = c6; codes[k + 7] = c7;
+  codes[k + 8] = c8; codes[k + 9] = c9; codes[k + 10] = c10; codes[k + 11] = c11; codes[k + 12] = c12; codes[k + 13] = c13; codes[k + 14] = c14; codes[k + 15] = c15;
+  return String.fromCharCode.apply(null, (k === 0 ? HASH_CODES : NAME_CODES) as unknown as number[]);
 }
 
-const asciiDigestByte = (i: number): number => (H256[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
 const BASE32_CODES = Uint8Array.from(BASE32, (ch) => ch.charCodeAt(0));
+// The characters of a name: a 9-character prefix and 16 of hash (HASH_CODES: the hash alone, no prefix).
+const NAME_CODES = new Uint16Array(25);
+const HASH_CODES = NAME_CODES.subarray(0, 16);
 
 /** The per-service-port chain names; all five share one hash (SEP chains have their own). */
 export interface ServiceChainNames {

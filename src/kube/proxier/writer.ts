@@ -87,10 +87,10 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   const notLocal = cfg.clusterCIDR ? ` ! -s ${cfg.clusterCIDR}` : null;
   const isLocal = cfg.clusterCIDR ? ` -s ${cfg.clusterCIDR}` : null;
 
-  const filterChains = new RestoreSection();
-  const filterRules = new RestoreSection();
-  const natChains = new RestoreSection();
-  const natRules = new RestoreSection();
+  const filterChains = new RestoreSection(0);
+  const filterRules = new RestoreSection(1);
+  const natChains = new RestoreSection(2);
+  const natRules = new RestoreSection(3);
 
   for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) {
     filterChains.line`:${c} - [0:0]`;
@@ -317,10 +317,16 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
  * from there on (same text either way).
  */
 export class RestoreSection {
-  private bytes = takeBuffer();
+  private bytes: Buffer;
   private len = 0;
   /** Set when a non-ASCII line arrived: the text so far, then every later line, as strings. */
   private strings: string[] | null = null;
+
+  /** `slot`: which of a sync's sections this is; its buffer is reused by the same section next time. */
+  constructor(private readonly slot = -1) {
+    this.bytes = (slot >= 0 ? spareBuffers[slot] : undefined) ?? Buffer.allocUnsafe(16 << 10);
+    if (slot >= 0) spareBuffers[slot] = undefined;
+  }
 
   line(parts: TemplateStringsArray, ...values: Array<string | number>): void {
     if (this.strings === null) {
@@ -359,7 +365,7 @@ export class RestoreSection {
   /** The section's text; the section is done (its buffer goes back for the next sync). */
   finish(): string {
     const text = this.strings === null ? latin1(this.bytes, this.len) : this.strings.join("");
-    giveBuffer(this.bytes);
+    if (this.slot >= 0 && this.bytes.length <= SPARE_MAX_BYTES) spareBuffers[this.slot] = this.bytes;
     return text;
   }
 }
@@ -383,17 +389,11 @@ function latin1(bytes: Buffer, end: number): string {
   return bytes.toString("latin1", 0, end);
 }
 
-// Section buffers are reused by the next sync, as kube-proxy reuses its own buffers from sync to
-// sync: a fresh 33 MB buffer per 10k-Service sync cost its page faults and, as external memory,
-// extra garbage collections. Four are kept (a sync's sections), none over 64 MB.
-const sparePool: Buffer[] = [];
+// Section buffers are reused by the same section of the next sync, as kube-proxy reuses its own
+// buffers from sync to sync: a fresh 33 MB buffer per 10k-Service sync cost its growth, its page
+// faults and, as external memory, extra garbage collections. One per section, none over 64 MB.
+const spareBuffers: Array<Buffer | undefined> = [];
 const SPARE_MAX_BYTES = 64 << 20;
-function takeBuffer(): Buffer {
-  return sparePool.pop() ?? Buffer.allocUnsafe(16 << 10);
-}
-function giveBuffer(b: Buffer): void {
-  if (sparePool.length < 4 && b.length <= SPARE_MAX_BYTES) sparePool.push(b);
-}
 
 /** SEP chain names, hashed once per endpoint (SVC, SVL and the SEP chain itself all need it). */
 function sepName(sp: ServicePortInfo, ep: EndpointInfo, rememberNames: boolean): string {
