@@ -157,6 +157,16 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
   const isBuiltin = (name: string) => BUILTIN_CHAINS[table!.name].includes(name);
   const isUserChain = (name: string) => table!.chains.has(name) && !isBuiltin(name);
   const useLineCache = text.length <= LINE_CACHE_TEXT_MAX;
+  const declareUserChain = (t: Table, nameTok: Token, counters: string): void => {
+    const name = nameTok.text;
+    validateChainName(nameTok, fail);
+    if (!opts.noflush && declared.has(name)) fail(`chain ${name} is declared twice`, nameTok);
+    // Declared: created, or flushed when it exists (what --noflush relies on).
+    t.chains.set(name, newChain(name, false, null, counters));
+    owned.add(name);
+    declared.add(name);
+    deleted.delete(name);
+  };
   let lastHitChain: Chain | null = null;
 
   for (let idx = 0; idx < lines.length; idx++) {
@@ -183,6 +193,15 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
       }
     }
     lastHitChain = null;
+    // The usual user-chain declaration, `:NAME - [0:0]`, taken without splitting it into words
+    // (a third of a kube-proxy dump's lines); anything else goes the general way below.
+    if (table && lineText.charCodeAt(0) === 58 && lineText.endsWith(" - [0:0]")) {
+      const name = lineText.slice(1, -8);
+      if (isBareWord(name) && !isBuiltin(name)) {
+        declareUserChain(table, { text: name, column: 2, quoted: false }, "[0:0]");
+        continue;
+      }
+    }
     const split = splitWords(lineText);
     if ("error" in split) fail(split.error, { text: "\"", column: split.column, quoted: false });
     let words = split as Token[];
@@ -237,13 +256,7 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
         continue;
       }
       if (policyTok!.text !== "-") fail(`a user-defined chain has no policy: \`${policyTok!.text}\` must be \`-\``, policyTok!);
-      validateChainName(nameTok, fail);
-      if (!opts.noflush && declared.has(name)) fail(`chain ${name} is declared twice`, nameTok);
-      // Declared: created, or flushed when it exists (what --noflush relies on).
-      t.chains.set(name, newChain(name, false, null, counters));
-      owned.add(name);
-      declared.add(name);
-      deleted.delete(name);
+      declareUserChain(t, nameTok, counters);
       continue;
     }
 
@@ -385,6 +398,16 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
     fail(`COMMIT expected: table ${table.name} (opened on line ${tableLine}) is never committed`, null, "add a COMMIT line");
   }
   return result;
+}
+
+/** A non-empty word splitWords would give back as it is: no blank, carriage return or quote. */
+function isBareWord(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 34) return false;
+  }
+  return true;
 }
 
 /** An empty line or a `#` comment (after optional blanks), as iptables-restore skips them. */

@@ -126,3 +126,42 @@ describe("whole loads remembered by text", () => {
     }
   });
 });
+
+describe("`:NAME - [0:0]` declarations taken without splitting the line", () => {
+  const failure = (text: string): { message: string; line: number; column: number; token: string } => {
+    try {
+      loadRuleset(text, "d.rules");
+    } catch (e) {
+      if (e instanceof RulesetParseError) return { message: e.message, line: e.pos.line, column: e.pos.column, token: e.pos.token };
+      throw e;
+    }
+    throw new Error("expected the load to fail");
+  };
+  // The same declaration spaced differently goes the general way (split into words).
+  const generalWay = (decl: string) => decl.replace(" - [0:0]", " -  [0:0]");
+
+  it.each([
+    [":ACCEPT - [0:0]"],
+    [":-bad - [0:0]"],
+    [":!bad - [0:0]"],
+    [`:${"C".repeat(29)} - [0:0]`],
+  ])("%s fails as it does the general way", (decl) => {
+    expect(failure(`*filter\n${decl}\nCOMMIT\n`)).toEqual(failure(`*filter\n${generalWay(decl)}\nCOMMIT\n`));
+  });
+
+  it("a chain declared twice fails the same way; without a table too", () => {
+    const twice = "*filter\n:KUBE-LDC-TWICE - [0:0]\n:KUBE-LDC-TWICE - [0:0]\nCOMMIT\n";
+    expect(failure(twice)).toEqual(failure(generalWay(generalWay(twice))));
+    expect(failure(twice).line).toBe(3);
+    expect(failure(":KUBE-LDC-NOTABLE - [0:0]\n")).toEqual(failure(generalWay(":KUBE-LDC-NOTABLE - [0:0]\n")));
+  });
+
+  it("declares, flushes (with --noflush) and keeps a built-in chain's rules like the general way", () => {
+    const base = loadRuleset("*filter\n:KUBE-LDC-F - [0:0]\n-A KUBE-LDC-F -j ACCEPT\n-A INPUT -j KUBE-LDC-F\nCOMMIT\n");
+    for (const decl of [":KUBE-LDC-F - [0:0]", ":KUBE-LDC-F -  [0:0]"]) {
+      const after = applyRestore(base, `*filter\n${decl}\n:INPUT - [0:0]\nCOMMIT\n`, { noflush: true });
+      expect(after.tables.get("filter")!.chains.get("KUBE-LDC-F")!.rules).toHaveLength(0);
+      expect(after.tables.get("filter")!.chains.get("INPUT")!.rules).toHaveLength(1);
+    }
+  });
+});
