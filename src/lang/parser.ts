@@ -14,8 +14,10 @@ import {
   LLkLookaheadStrategy,
   tokenLabel,
   type ILookaheadStrategy,
+  type IOrAlt,
   type IParserErrorMessageProvider,
   type IToken,
+  type OrMethodOpts,
   type TokenType,
 } from "chevrotain";
 import type * as A from "./ast.js";
@@ -516,22 +518,28 @@ class SvcspecParser extends EmbeddedActionsParser {
     return this.ACTION(() => (this.clean(m) ? { name: name ?? null, pos: this.pos(k) } : undefined));
   });
 
+  // The alternatives of the busiest choices (a statement, an expectation) are made once per
+  // parser, not once per statement: chevrotain's advice for OR, and their arrays and closures were
+  // a large part of the garbage a parse makes. Only choices whose alternatives use nothing but
+  // `this` can be shared.
+  private readonly clusterStatementChoice: OrMethodOpts<A.ClusterStmt | undefined> = {
+    MAX_LOOKAHEAD: 1,
+    IGNORE_AMBIGUITIES: true,
+    DEF: [
+      { ALT: () => this.SUBRULE(this.clusterSetting) },
+      { ALT: () => this.SUBRULE(this.nodeStmt) },
+      { ALT: () => this.SUBRULE(this.podStmt) },
+      { ALT: () => this.SUBRULE(this.deploymentStmt) },
+      { ALT: () => this.SUBRULE(this.clientStmt) },
+      { ALT: () => this.SUBRULE(this.routeStmt) },
+      { ALT: () => this.SUBRULE(this.namespaceStmt) },
+      { GATE: () => this.unknownAllowed("cluster"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["cluster"] }) },
+    ],
+  };
+
   clusterStatement = this.RULE("clusterStatement", (): A.ClusterStmt | undefined => {
     const m = this.mark();
-    const s = this.OR({
-      MAX_LOOKAHEAD: 1,
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        { ALT: () => this.SUBRULE(this.clusterSetting) },
-        { ALT: () => this.SUBRULE(this.nodeStmt) },
-        { ALT: () => this.SUBRULE(this.podStmt) },
-        { ALT: () => this.SUBRULE(this.deploymentStmt) },
-        { ALT: () => this.SUBRULE(this.clientStmt) },
-        { ALT: () => this.SUBRULE(this.routeStmt) },
-        { ALT: () => this.SUBRULE(this.namespaceStmt) },
-        { GATE: () => this.unknownAllowed("cluster"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["cluster"] }) },
-      ],
-    });
+    const s = this.OR(this.clusterStatementChoice);
     return this.ACTION(() => (this.clean(m) ? s : undefined));
   });
 
@@ -1052,29 +1060,33 @@ class SvcspecParser extends EmbeddedActionsParser {
     return this.ACTION(() => (this.clean(m) ? { title: this.stringOf(title), tags: tags ?? [], pos: this.pos(k) } : undefined));
   });
 
+  private readonly scenarioStatementChoice: OrMethodOpts<A.ScenarioStmt | undefined> = {
+    MAX_LOOKAHEAD: 1,
+    IGNORE_AMBIGUITIES: true,
+    DEF: [
+      { ALT: () => this.SUBRULE(this.packetProbe) },
+      { ALT: () => this.SUBRULE(this.dnsProbe) },
+      { ALT: () => this.SUBRULE(this.showProbe) },
+      { ALT: () => this.SUBRULE(this.setStmt) },
+      { ALT: () => this.SUBRULE(this.deleteStmt) },
+      { ALT: () => this.SUBRULE(this.applyStmt) },
+      { ALT: () => this.SUBRULE(this.stopStmt) },
+      { ALT: () => this.SUBRULE(this.failStmt) },
+      { ALT: () => this.SUBRULE(this.orphanExpect) },
+      { GATE: () => this.unknownAllowed("scenario"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["scenario"] }) },
+    ],
+  };
+
   scenarioStatement = this.RULE("scenarioStatement", (): A.ScenarioStmt | undefined => {
     const m = this.mark();
-    const s = this.OR({
-      MAX_LOOKAHEAD: 1,
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        { ALT: () => this.SUBRULE(this.packetProbe) },
-        { ALT: () => this.SUBRULE(this.dnsProbe) },
-        { ALT: () => this.SUBRULE(this.showProbe) },
-        { ALT: () => this.SUBRULE(this.setStmt) },
-        { ALT: () => this.SUBRULE(this.deleteStmt) },
-        { ALT: () => this.SUBRULE(this.applyStmt) },
-        { ALT: () => this.SUBRULE(this.stopStmt) },
-        { ALT: () => this.SUBRULE(this.failStmt) },
-        { ALT: () => this.SUBRULE(this.orphanExpect) },
-        { GATE: () => this.unknownAllowed("scenario"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["scenario"] }) },
-      ],
-    });
+    const s = this.OR(this.scenarioStatementChoice);
     return this.ACTION(() => (this.clean(m) ? s : undefined));
   });
 
+  private readonly sendOrTrace: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(KW.send) }, { ALT: () => this.CONSUME(KW.trace) }];
+
   packetProbe = this.RULE("packetProbe", (): A.PacketProbe => {
-    const k = this.OR([{ ALT: () => this.CONSUME(KW.send) }, { ALT: () => this.CONSUME(KW.trace) }]);
+    const k = this.OR(this.sendOrTrace);
     const protocol = this.SUBRULE(this.protocol);
     this.CONSUME(KW.from);
     const from = this.SUBRULE(this.name);
@@ -1090,35 +1102,35 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
-  target = this.RULE("target", (): A.Target => {
-    return this.OR({
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        {
-          // `lb:SERVICE` — but `lb:80` is a host called `lb`: the third token decides.
-          GATE: () => this.LA(2).tokenType === L.Colon && this.LA(3).tokenType !== L.NumberLiteral,
-          ALT: () => {
-            const lb = this.CONSUME(KW.lb);
-            this.CONSUME(L.Colon);
-            const service = this.SUBRULE(this.name);
-            return this.ACTION(() => ({ kind: "lb" as const, service, pos: this.span(this.pos(lb), service.pos) }));
-          },
+  private readonly targets: OrMethodOpts<A.Target> = {
+    IGNORE_AMBIGUITIES: true,
+    DEF: [
+      {
+        // `lb:SERVICE` — but `lb:80` is a host called `lb`: the third token decides.
+        GATE: () => this.LA(2).tokenType === L.Colon && this.LA(3).tokenType !== L.NumberLiteral,
+        ALT: () => {
+          const lb = this.CONSUME(KW.lb);
+          this.CONSUME(L.Colon);
+          const service = this.SUBRULE(this.name);
+          return this.ACTION(() => ({ kind: "lb" as const, service, pos: this.span(this.pos(lb), service.pos) }));
         },
-        {
-          ALT: () => {
-            const ip = this.SUBRULE(this.ip);
-            return this.ACTION(() => ({ kind: "ip" as const, ip: ip!, pos: ip!.pos }));
-          },
+      },
+      {
+        ALT: () => {
+          const ip = this.SUBRULE(this.ip);
+          return this.ACTION(() => ({ kind: "ip" as const, ip: ip!, pos: ip!.pos }));
         },
-        {
-          ALT: () => {
-            const n = this.SUBRULE2(this.name);
-            return this.ACTION(() => (n.text.includes(".") ? { kind: "dns" as const, name: n, pos: n.pos } : { kind: "name" as const, name: n, pos: n.pos }));
-          },
+      },
+      {
+        ALT: () => {
+          const n = this.SUBRULE2(this.name);
+          return this.ACTION(() => (n.text.includes(".") ? { kind: "dns" as const, name: n, pos: n.pos } : { kind: "name" as const, name: n, pos: n.pos }));
         },
-      ],
-    });
-  });
+      },
+    ],
+  };
+
+  target = this.RULE("target", (): A.Target => this.OR(this.targets));
 
   dnsProbe = this.RULE("dnsProbe", (): A.DnsProbe => {
     const k = this.OR([{ ALT: () => this.CONSUME(KW.resolve) }, { ALT: () => this.CONSUME(KW.nslookup) }]);
@@ -1209,8 +1221,10 @@ class SvcspecParser extends EmbeddedActionsParser {
   });
 
   /** `expect CHECK, ...` — or, on a line of its own, `always|sometimes|never CHECK, ...` (expect implied). */
+  private readonly optionalExpect = { GATE: () => this.LA(1).tokenType === KW.expect, DEF: () => this.CONSUME(KW.expect) };
+
   expectClause = this.RULE("expectClause", (): A.Expectation[] => {
-    this.OPTION({ GATE: () => this.LA(1).tokenType === KW.expect, DEF: () => this.CONSUME(KW.expect) });
+    this.OPTION(this.optionalExpect);
     const list: A.Expectation[] = [];
     this.AT_LEAST_ONE_SEP({
       SEP: L.Comma,
@@ -1222,10 +1236,14 @@ class SvcspecParser extends EmbeddedActionsParser {
     return list;
   });
 
+  private readonly quantifiers: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(KW.always) },
+    { ALT: () => this.CONSUME(KW.sometimes) },
+    { ALT: () => this.CONSUME(KW.never) },
+  ];
+
   expectation = this.RULE("expectation", (): A.Expectation => {
-    const q = this.OPTION(() =>
-      this.OR([{ ALT: () => this.CONSUME(KW.always) }, { ALT: () => this.CONSUME(KW.sometimes) }, { ALT: () => this.CONSUME(KW.never) }]),
-    );
+    const q = this.OPTION(() => this.OR(this.quantifiers));
     const check = this.SUBRULE(this.check);
     return this.ACTION(() => ({
       quantifier: (q?.image ?? "always") as A.Quantifier,
@@ -1235,105 +1253,105 @@ class SvcspecParser extends EmbeddedActionsParser {
     }));
   });
 
-  check = this.RULE("check", (): A.Check => {
-    return this.OR([
-      {
-        ALT: () => {
-          const t = this.OR2(
-            (["connected", "dropped", "rejected", "refused", "unreachable", "masqueraded", "nxdomain", "fails"] as const).map((w) => ({
-              ALT: () => this.CONSUME(KW[w]),
-            })),
-          );
-          return this.ACTION(() => ({ kind: t.image, pos: this.pos(t) }) as A.Check);
-        },
+  private readonly plainChecks: IOrAlt<IToken>[] = (
+    ["connected", "dropped", "rejected", "refused", "unreachable", "masqueraded", "nxdomain", "fails"] as const
+  ).map((w) => ({ ALT: () => this.CONSUME(KW[w]) }));
+
+  private readonly checks: IOrAlt<A.Check>[] = [
+    {
+      ALT: () => {
+        const t = this.OR2(this.plainChecks);
+        return this.ACTION(() => ({ kind: t.image, pos: this.pos(t) }) as A.Check);
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["reply-from"]);
-          const host = this.SUBRULE(this.hostRef);
-          const port = this.OPTION(() => {
-            this.CONSUME(L.Colon);
-            return this.SUBRULE(this.portNumber);
-          });
-          return this.ACTION(() => ({ kind: "reply-from" as const, host, port: port ?? null, pos: this.span(this.pos(k), (port ?? host).pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["reply-from"]);
+        const host = this.SUBRULE(this.hostRef);
+        const port = this.OPTION(() => {
+          this.CONSUME(L.Colon);
+          return this.SUBRULE(this.portNumber);
+        });
+        return this.ACTION(() => ({ kind: "reply-from" as const, host, port: port ?? null, pos: this.span(this.pos(k), (port ?? host).pos) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["delivered-to"]);
-          const anyOf = this.OPTION2(() => this.CONSUME(KW["any-of"]));
-          const pods: A.Name[] = [];
-          const first = this.SUBRULE(this.name);
-          this.ACTION(() => pods.push(first));
-          this.MANY({
-            // A comma followed by an expectation word separates expectations, not pods.
-            GATE: () => anyOf !== undefined && !CHECK_STARTS.has(this.LA(2).tokenType),
-            DEF: () => {
-              this.CONSUME(L.Comma);
-              const n = this.SUBRULE2(this.name);
-              this.ACTION(() => pods.push(n));
-            },
-          });
-          return this.ACTION(() => ({ kind: "delivered-to" as const, pods, anyOf: anyOf !== undefined, pos: this.span(this.pos(k), pods[pods.length - 1]!.pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["delivered-to"]);
+        const anyOf = this.OPTION2(() => this.CONSUME(KW["any-of"]));
+        const pods: A.Name[] = [];
+        const first = this.SUBRULE(this.name);
+        this.ACTION(() => pods.push(first));
+        this.MANY({
+          // A comma followed by an expectation word separates expectations, not pods.
+          GATE: () => anyOf !== undefined && !CHECK_STARTS.has(this.LA(2).tokenType),
+          DEF: () => {
+            this.CONSUME(L.Comma);
+            const n = this.SUBRULE2(this.name);
+            this.ACTION(() => pods.push(n));
+          },
+        });
+        return this.ACTION(() => ({ kind: "delivered-to" as const, pods, anyOf: anyOf !== undefined, pos: this.span(this.pos(k), pods[pods.length - 1]!.pos) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["source-seen"]);
-          const host = this.SUBRULE2(this.hostRef);
-          return this.ACTION(() => ({ kind: "source-seen" as const, host, pos: this.span(this.pos(k), host.pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["source-seen"]);
+        const host = this.SUBRULE2(this.hostRef);
+        return this.ACTION(() => ({ kind: "source-seen" as const, host, pos: this.span(this.pos(k), host.pos) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.via);
-          const node = this.SUBRULE3(this.name);
-          return this.ACTION(() => ({ kind: "via" as const, node, pos: this.span(this.pos(k), node.pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.via);
+        const node = this.SUBRULE3(this.name);
+        return this.ACTION(() => ({ kind: "via" as const, node, pos: this.span(this.pos(k), node.pos) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.answer);
-          const ips: A.IpLit[] = [];
-          this.AT_LEAST_ONE(() => {
-            const ip = this.SUBRULE(this.ip);
-            this.ACTION(() => ip && ips.push(ip));
-          });
-          return this.ACTION(() => ({ kind: "answer" as const, ips, pos: this.span(this.pos(k), ips[ips.length - 1]?.pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.answer);
+        const ips: A.IpLit[] = [];
+        this.AT_LEAST_ONE(() => {
+          const ip = this.SUBRULE(this.ip);
+          this.ACTION(() => ip && ips.push(ip));
+        });
+        return this.ACTION(() => ({ kind: "answer" as const, ips, pos: this.span(this.pos(k), ips[ips.length - 1]?.pos) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.cname);
-          const host = this.SUBRULE4(this.name);
-          return this.ACTION(() => ({ kind: "cname" as const, host, pos: this.span(this.pos(k), host.pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.cname);
+        const host = this.SUBRULE4(this.name);
+        return this.ACTION(() => ({ kind: "cname" as const, host, pos: this.span(this.pos(k), host.pos) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.contains);
-          const s = this.CONSUME(L.StringLiteral);
-          return this.ACTION(() => ({ kind: "contains" as const, text: this.stringOf(s), pos: this.span(this.pos(k), this.pos(s)) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.contains);
+        const s = this.CONSUME(L.StringLiteral);
+        return this.ACTION(() => ({ kind: "contains" as const, text: this.stringOf(s), pos: this.span(this.pos(k), this.pos(s)) }));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.lines);
-          const n = this.SUBRULE(this.count);
-          return this.ACTION(() => ({ kind: "lines" as const, count: n, pos: this.span(this.pos(k), n.pos) }));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.lines);
+        const n = this.SUBRULE(this.count);
+        return this.ACTION(() => ({ kind: "lines" as const, count: n, pos: this.span(this.pos(k), n.pos) }));
       },
-      {
-        ALT: () => {
-          const h = this.CONSUME(L.Heredoc);
-          return this.ACTION(() => {
-            const heredoc = this.heredocOf(h);
-            return { kind: "text" as const, heredoc, pos: heredoc.pos };
-          });
-        },
+    },
+    {
+      ALT: () => {
+        const h = this.CONSUME(L.Heredoc);
+        return this.ACTION(() => {
+          const heredoc = this.heredocOf(h);
+          return { kind: "text" as const, heredoc, pos: heredoc.pos };
+        });
       },
-    ]);
-  });
+    },
+  ];
+
+  check = this.RULE("check", (): A.Check => this.OR(this.checks));
 
   hostRef = this.RULE("hostRef", (): A.HostRef => {
     return this.OR([
@@ -1517,8 +1535,10 @@ class SvcspecParser extends EmbeddedActionsParser {
     return this.ACTION(() => ({ value: t.image === "on", pos: this.pos(t) }));
   });
 
+  private readonly protocols: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(KW.tcp) }, { ALT: () => this.CONSUME(KW.udp) }];
+
   protocol = this.RULE("protocol", (): A.WordLit<A.Protocol> => {
-    const t = this.OR([{ ALT: () => this.CONSUME(KW.tcp) }, { ALT: () => this.CONSUME(KW.udp) }]);
+    const t = this.OR(this.protocols);
     return this.ACTION(() => ({ value: t.image.toLowerCase() === "udp" ? ("UDP" as const) : ("TCP" as const), pos: this.pos(t) }));
   });
 }
