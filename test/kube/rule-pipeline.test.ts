@@ -34,6 +34,29 @@ describe("RestoreSection", () => {
 
   it("is empty when nothing was written", () => {
     expect(new RestoreSection().finish()).toBe("");
+    expect(new RestoreSection(-1, false).finish()).toBe("");
+  });
+
+  it("gives the same text kept as strings from the start (small syncs)", () => {
+    const asBytes = new RestoreSection();
+    const asStrings = new RestoreSection(-1, false);
+    for (const s of [asBytes, asStrings]) {
+      for (let i = 0; i < 50; i++) s.line`-A KUBE-SEP-${i} -m comment --comment "ns/svc:${i % 3 ? "http" : "ħttp"}" --dport ${i}`;
+    }
+    expect(asStrings.finish()).toBe(asBytes.finish());
+  });
+
+  it("a sync's text is the same whether its sections are bytes (large) or strings (small)", () => {
+    const svc = (i: number): Service => ({ metadata: { name: `s${i}`, namespace: "d" }, spec: { type: "ClusterIP", clusterIP: `10.96.${i >> 8}.${i & 255}`, ports: [{ name: "p", port: 80, protocol: "TCP" }] } });
+    const slc = (i: number): EndpointSlice => ({ metadata: { name: `s${i}-x`, namespace: "d", labels: { "kubernetes.io/service-name": `s${i}` } }, addressType: "IPv4", ports: [{ name: "p", port: 8080, protocol: "TCP" }], endpoints: [{ addresses: [`10.1.${i >> 8}.${i & 255}`], nodeName: "n1" }] });
+    const config: ProxierConfig = { nodeName: "n1", nodeIPs: ["192.168.0.2"], clusterCIDR: "10.0.0.0/8", masqueradeAll: false, masqueradeMark: "0x4000", nodePortAddresses: [], localhostNodePorts: true, nfacct: false, randomFully: false };
+    const many = Array.from({ length: 260 }, (_, i) => i);
+    const large = writeRestore(many.map(svc), many.map(slc), config);
+    // The first 100 Services' lines, written by a small sync, appear in the large sync's text.
+    const small = writeRestore(many.slice(0, 100).map(svc), many.slice(0, 100).map(slc), config);
+    const largeLines = new Set(large.split("\n"));
+    for (const line of small.split("\n")) if (line.includes("d/s")) expect(largeLines.has(line), line).toBe(true);
+    expect(large.endsWith("COMMIT\n")).toBe(true);
   });
 });
 

@@ -63,8 +63,13 @@ function collectServicePorts(services: Service[], family: Family, rememberNames:
   return out;
 }
 
-/** Chain names are remembered across syncs for clusters this small (see serviceChainNames). */
-const REMEMBER_NAMES_MAX_SERVICES = 200;
+/**
+ * A cluster this small (the usual .svcspec file) is synced many times over, each sync short: chain
+ * names are remembered across syncs (see serviceChainNames), and lines are kept as strings
+ * rather than copied character by character into bytes (a loop that, in a short run, is still
+ * interpreted: slower than the engine's own string joining for a few hundred lines).
+ */
+const SMALL_CLUSTER_SERVICES = 200;
 
 export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig): string {
   const family = proxierFamily(cfg);
@@ -73,7 +78,8 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   // NewProxier turns localhost NodePorts off when --nodeport-addresses excludes 127.0.0.1.
   const localhostNodePorts = cfg.localhostNodePorts && !isIPv6 && npa.containsIPv4Loopback;
   const mark = cfg.masqueradeMark;
-  const rememberNames = services.length <= REMEMBER_NAMES_MAX_SERVICES;
+  const small = services.length <= SMALL_CLUSTER_SERVICES;
+  const rememberNames = small;
   const ports = collectServicePorts(services, family, rememberNames);
   const slicePorts = indexSlicePorts(slices, family);
   const sourcesOf = (sp: ServicePortInfo): SlicePort[] | undefined => slicePorts.get(endpointsKey(sp.namespace, sp.name, sp.portName, sp.protocol));
@@ -87,10 +93,10 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   const notLocal = cfg.clusterCIDR ? ` ! -s ${cfg.clusterCIDR}` : null;
   const isLocal = cfg.clusterCIDR ? ` -s ${cfg.clusterCIDR}` : null;
 
-  const filterChains = new RestoreSection(0);
-  const filterRules = new RestoreSection(1);
-  const natChains = new RestoreSection(2);
-  const natRules = new RestoreSection(3);
+  const filterChains = new RestoreSection(0, !small);
+  const filterRules = new RestoreSection(1, !small);
+  const natChains = new RestoreSection(2, !small);
+  const natRules = new RestoreSection(3, !small);
 
   for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) {
     filterChains.line`:${c} - [0:0]`;
@@ -322,8 +328,19 @@ export class RestoreSection {
   /** Set when a non-ASCII line arrived: the text so far, then every later line, as strings. */
   private strings: string[] | null = null;
 
-  /** `slot`: which of a sync's sections this is; its buffer is reused by the same section next time. */
-  constructor(private readonly slot = -1) {
+  /**
+   * `slot`: which of a sync's sections this is; its buffer is reused by the same section next
+   * time. `asBytes` false: plain strings from the start (small syncs, see SMALL_CLUSTER_SERVICES).
+   */
+  constructor(
+    private readonly slot = -1,
+    asBytes = true,
+  ) {
+    if (!asBytes) {
+      this.bytes = EMPTY;
+      this.strings = [];
+      return;
+    }
     this.bytes = (slot >= 0 ? spareBuffers[slot] : undefined) ?? Buffer.allocUnsafe(16 << 10);
     if (slot >= 0) spareBuffers[slot] = undefined;
   }
@@ -365,7 +382,7 @@ export class RestoreSection {
   /** The section's text; the section is done (its buffer goes back for the next sync). */
   finish(): string {
     const text = this.strings === null ? latin1(this.bytes, this.len) : this.strings.join("");
-    if (this.slot >= 0 && this.bytes.length <= SPARE_MAX_BYTES) spareBuffers[this.slot] = this.bytes;
+    if (this.slot >= 0 && this.bytes !== EMPTY && this.bytes.length <= SPARE_MAX_BYTES) spareBuffers[this.slot] = this.bytes;
     return text;
   }
 }
@@ -394,6 +411,7 @@ function latin1(bytes: Buffer, end: number): string {
 // faults and, as external memory, extra garbage collections. One per section, none over 64 MB.
 const spareBuffers: Array<Buffer | undefined> = [];
 const SPARE_MAX_BYTES = 64 << 20;
+const EMPTY = Buffer.alloc(0);
 
 /** SEP chain names, hashed once per endpoint (SVC, SVL and the SEP chain itself all need it). */
 function sepName(sp: ServicePortInfo, ep: EndpointInfo, rememberNames: boolean): string {
