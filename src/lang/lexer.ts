@@ -207,8 +207,8 @@ const keywordBySpelling = new Map<string, TokenType>(
   KEYWORD_WORDS.flatMap((w): [string, TokenType][] => (w === "tcp" || w === "udp" ? [[w, KW[w]], [w.toUpperCase(), KW[w]]] : [[w, KW[w]]])),
 );
 
-// Order matters: first match wins, with longer_alt for keyword prefixes. Longer keywords first so
-// `pod-cidr` is not lexed as `pod` followed by junk.
+// Order matters to chevrotain's lexer (which tokenize() follows): first match wins, with longer_alt
+// for keyword prefixes. Longer keywords first so `pod-cidr` is not lexed as `pod` followed by junk.
 const keywordTokens = [...KEYWORD_WORDS].sort((a, b) => b.length - a.length).map((w) => KW[w]);
 
 /** Every token type of the language, in matching order: the parser's vocabulary. */
