@@ -1,21 +1,17 @@
-// IPv4 and CIDR literals: validated at the edge (user input) by ip-num's rules, then carried as
-// plain uint32 numbers. The reason for a rejection is worked out here so the message can say what
-// is wrong ("octet 300 is above 255"), not just that something is.
+// IPv4 and CIDR literals: validated at the edge (user input) by ip-num, then carried as plain
+// uint32 numbers. The reason for a rejection is worked out here so the message can say what is
+// wrong ("octet 300 is above 255"), not just that something is.
 //
-// ip-num itself is not loaded at run time: its module set-up alone (IPv6 constants) was ~10 ms
-// of every run's start-up, and its validators cost a split and four BigInts per literal. Its
-// IPv4 verdict is one pattern, copied here; test/lang/literals.test.ts checks both against it.
+// Only ip-num's Validator module is loaded (not its index, whose IPv6 set-up was ~10 ms of every
+// run's start-up), and an address is checked with ip-num's own IPv4 pattern, which is exactly
+// Validator.isValidIPv4String's verdict without its split and four BigInts per literal
+// (test/lang/literals.test.ts checks both against isValidIPv4String).
 
-/**
- * ip-num's Validator.IPV4_PATTERN: four octets 0-255, no leading zeros. Validator.isValidIPv4String
- * accepts exactly what it matches (its octet count, range and leading-zero checks reject nothing
- * the pattern accepts).
- */
-const IPV4_PATTERN = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+import { Validator } from "ip-num/dist/src/Validator.js";
 
-/** Whether `text` is a dotted-quad IPv4 address as ip-num's Validator.isValidIPv4String says. */
+/** Whether `text` is a dotted-quad IPv4 address as ip-num's Validator says (four octets 0-255, no leading zeros). */
 export function isIPv4Text(text: string): boolean {
-  return IPV4_PATTERN.test(text);
+  return Validator.IPV4_PATTERN.test(text);
 }
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -54,9 +50,8 @@ export function checkCidr(text: string): Checked<{ text: string; base: number; p
   if (prefix > 32 || (prefixText.length > 1 && prefixText.startsWith("0"))) {
     return { ok: false, reason: `\`${text}\` is not a CIDR: prefix length ${prefixText} is not between 0 and 32` };
   }
-  // What Validator.isValidIPv4CidrNotation(`${ip.value.text}/${prefix}`) still checks here (the
-  // address is valid and the prefix at most 32): that the prefix is written in digits.
-  if (!/^\d+$/.test(`${prefix}`)) return { ok: false, reason: `\`${text}\` is not a CIDR` };
+  const [valid] = Validator.isValidIPv4CidrNotation(`${ip.value.text}/${prefix}`);
+  if (!valid) return { ok: false, reason: `\`${text}\` is not a CIDR` };
   return { ok: true, value: { text: `${ip.value.text}/${prefix}`, base: ip.value.value, prefix } };
 }
 

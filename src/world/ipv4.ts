@@ -1,7 +1,8 @@
-// IPv4 helpers for the world layer. User input is validated at the edge by ip-num's rules
-// (isIPv4Text, tested against ip-num); the arithmetic the allocators do (next free address, "is
-// this IP in that range") is plain uint32.
+// IPv4 helpers for the world layer. User input is validated at the edge by ip-num (its Validator,
+// see src/lang/literals.ts); the arithmetic the allocators do (next free address, "is this IP in
+// that range") is plain uint32.
 
+import { Validator } from "ip-num/dist/src/Validator.js";
 import { isIPv4Text } from "../lang/literals.js";
 
 export interface Cidr {
@@ -43,9 +44,7 @@ export function cidrProblem(text: string): string | null {
   const pre = text.slice(slash + 1);
   const ipErr = ipv4Problem(ip);
   if (ipErr) return ipErr;
-  // (ip-num's isValidIPv4CidrNotation would accept every such text here: a valid address, one
-  // `/`, a prefix of digits at most 32.)
-  if (!/^\d{1,2}$/.test(pre) || +pre > 32)
+  if (!/^\d{1,2}$/.test(pre) || +pre > 32 || !Validator.isValidIPv4CidrNotation(text)[0])
     return `\`${text}\` has an invalid prefix length (0-32)`;
   const c = toCidrUnchecked(ip, +pre);
   if (c.base !== ipToInt(ip)) return `\`${text}\` has host bits set; the network is ${intToIp(c.base)}/${pre}`;
