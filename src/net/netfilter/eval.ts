@@ -67,17 +67,19 @@ function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: P
 }
 
 // A table the ruleset lacks accepts without a trace. Half of a probe's evaluations are such
-// (raw and mangle on a kube-proxy node), so their one-leaf answers are shared, frozen, per mark.
-const untouched = new Map<number, readonly EvalBranch[]>();
-const NONE: never[] = Object.freeze([]) as never[];
+// (raw and mangle on a kube-proxy node), so their one-leaf answers are shared, per mark. They are
+// built like every other leaf (same keys, same order, plain arrays), not frozen: a frozen object
+// or array has its own hidden class, which made every reader of a branch polymorphic. Callers
+// only read branches (EvalBranch is never changed after evaluation).
+const untouched = new Map<number, EvalBranch[]>();
 
 function acceptUntouched(mark: number): EvalBranch[] {
   let r = untouched.get(mark);
   if (!r) {
-    r = Object.freeze([Object.freeze({ probability: 1, verdict: "ACCEPT", mark, nat: null, recentUpdates: NONE, choices: NONE, steps: NONE })]);
+    r = [{ probability: 1, verdict: "ACCEPT", mark, nat: null, recentUpdates: [], choices: [], steps: [] }];
     if (untouched.size < 256) untouched.set(mark, r);
   }
-  return r as EvalBranch[];
+  return r;
 }
 
 function clone(st: State): State {
