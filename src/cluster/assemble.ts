@@ -32,19 +32,33 @@ export const clientHost = (name: string): string => `client:${name}`;
 // loaded for veth names and MACs alone, at every run's start (cold_start_ratio in bench/).
 
 /** The node-side veth name a CNI plugin would pick: "veth" + 8 hex chars of a stable hash. */
-export const vethName = (namespace: string, pod: string): string => {
-  const h = sha256Digest(`${namespace}/${pod}`);
-  let hex = "";
-  for (let i = 0; i < 4; i++) hex += h[i]!.toString(16).padStart(2, "0");
-  return "veth" + hex;
-};
+export const vethName = (namespace: string, pod: string): string =>
+  remembered(`veth ${namespace}/${pod}`, () => {
+    const h = sha256Digest(`${namespace}/${pod}`);
+    let hex = "";
+    for (let i = 0; i < 4; i++) hex += h[i]!.toString(16).padStart(2, "0");
+    return "veth" + hex;
+  });
 
-const mac = (seed: string): string => {
-  const h = sha256Digest(seed);
-  // Locally administered, unicast.
-  const b = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
-  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
-};
+const mac = (seed: string): string =>
+  remembered(`mac ${seed}`, () => {
+    const h = sha256Digest(seed);
+    // Locally administered, unicast.
+    const b = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
+    return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+  });
+
+// Names and MACs derive from host and pod names alone, and every control plane of a run (each
+// scenario change, each file) asks for the same ones again: a SHA-256 each. Bounded, for --watch.
+const derivedNames = new Map<string, string>();
+function remembered(key: string, make: () => string): string {
+  let v = derivedNames.get(key);
+  if (v === undefined) {
+    if (derivedNames.size >= 4096) derivedNames.clear();
+    derivedNames.set(key, (v = make()));
+  }
+  return v;
+}
 
 const NODE_SYSCTLS = (world: World): Sysctls => ({
   ipForward: true,
@@ -72,16 +86,30 @@ function gatewayFor(clientIp: string): { ip: string; prefix: number } {
 }
 
 export function assembleTopology(input: AssembleInput): Topology {
-  const { world, services, runtime } = input;
+  // One function per kind of host: small functions are cheap for V8 to optimise, and this runs
+  // for every control plane of a run (a run is mostly JIT warm-up; bench/README.md).
+  const { world } = input;
   const hosts: HostSpec[] = [];
   const segments: SegmentSpec[] = [
     { name: OUTSIDE_SEGMENT, kind: "switch" },
     { name: NODE_SEGMENT, kind: "switch" },
   ];
   const nodeNet = parseCidr(world.settings.nodeNetwork);
-  const nodeIp = new Map(world.nodes.map((n) => [n.name, n.ip]));
+  hosts.push(routerHost(input, nodeNet.prefix));
+  const apiserverNode = world.nodes[0]?.name;
+  const hcPorts = input.services
+    .filter((s) => s.spec.type === "LoadBalancer" && s.spec.externalTrafficPolicy === "Local" && s.spec.healthCheckNodePort)
+    .map((s) => s.spec.healthCheckNodePort!);
+  for (const n of world.nodes) hosts.push(nodeHost(input, n, nodeNet.prefix, n.name === apiserverNode, hcPorts, segments));
+  for (const p of world.pods) hosts.push(podHostSpec(input, p));
+  for (const c of world.clients) hosts.push(clientHostSpec(c));
+  return { hosts, segments };
+}
 
-  // The router: one leg on the node network, one in each client subnet.
+/** The router: one leg on the node network, one in each client subnet. */
+function routerHost(input: AssembleInput, nodePrefix: number): HostSpec {
+  const { world } = input;
+  const nodeIp = new Map(world.nodes.map((n) => [n.name, n.ip]));
   const routerOutside: InterfaceSpec = { name: "eth0", segment: OUTSIDE_SEGMENT, addrs: [], mac: mac("router/eth0") };
   for (const c of world.clients) {
     const gw = gatewayFor(c.ip);
@@ -94,12 +122,12 @@ export function assembleTopology(input: AssembleInput): Topology {
     // No healthy backend: the provider has nowhere to send the VIP's packets.
     if (via.length > 0) routerRoutes.push({ dst: `${lb.ip}/32`, via });
   }
-  hosts.push({
+  return {
     name: ROUTER,
     kind: "router",
     interfaces: [
       routerOutside,
-      { name: "eth1", segment: NODE_SEGMENT, addrs: [{ ip: world.settings.routerIp, prefix: nodeNet.prefix }], mac: mac("router/eth1") },
+      { name: "eth1", segment: NODE_SEGMENT, addrs: [{ ip: world.settings.routerIp, prefix: nodePrefix }], mac: mac("router/eth1") },
     ],
     bridges: [],
     routes: routerRoutes,
@@ -107,85 +135,81 @@ export function assembleTopology(input: AssembleInput): Topology {
     iptables: null,
     listeners: [],
     up: true,
-  });
+  };
+}
 
-  const apiserverNode = world.nodes[0]?.name;
-  const hcPorts = services
-    .filter((s) => s.spec.type === "LoadBalancer" && s.spec.externalTrafficPolicy === "Local" && s.spec.healthCheckNodePort)
-    .map((s) => s.spec.healthCheckNodePort!);
-
-  for (const n of world.nodes) {
-    const pr = parseCidr(n.podCidr);
-    const interfaces: InterfaceSpec[] = [
-      { name: "eth0", segment: NODE_SEGMENT, addrs: [{ ip: n.ip, prefix: nodeNet.prefix }], mac: mac(`${n.name}/eth0`) },
-    ];
-    for (const p of world.pods.filter((p) => p.node === n.name)) {
-      const seg = `veth:${p.namespace}/${p.name}`;
-      segments.push({ name: seg, kind: "veth" });
-      interfaces.push({
-        name: vethName(p.namespace, p.name),
-        segment: seg,
-        addrs: [],
-        bridge: "cni0",
-        hairpin: world.settings.hairpinMode === "hairpin-veth",
-        mac: mac(`${n.name}/${p.namespace}/${p.name}/veth`),
-      });
-    }
-    const routes: RouteSpec[] = [{ dst: "0.0.0.0/0", via: [world.settings.routerIp] }];
-    for (const o of world.nodes) if (o.name !== n.name) routes.push({ dst: o.podCidr, via: [o.ip] });
-    const kubeProxyUp = !runtime.stoppedProxies.has(n.name);
-    hosts.push({
-      name: n.name,
-      kind: "node",
-      interfaces,
-      bridges: [{ name: "cni0", addrs: [{ ip: n.bridgeIp, prefix: pr.prefix }], promisc: world.settings.hairpinMode === "promiscuous-bridge" }],
-      routes,
-      sysctls: NODE_SYSCTLS(world),
-      iptables: input.rulesFor(n),
-      listeners: [
-        // The kube-apiserver (behind the `kubernetes` Service) runs on the first node.
-        ...(n.name === apiserverNode ? [{ protocol: "TCP" as const, port: APISERVER_PORT, app: "echo" as const }] : []),
-        // kube-proxy's own servers: healthz and each Local LoadBalancer's health check port.
-        ...(kubeProxyUp
-          ? [KUBE_PROXY_HEALTHZ_PORT, ...hcPorts].map((port) => ({ protocol: "TCP" as const, port, app: "echo" as const }))
-          : []),
-      ],
-      up: !runtime.failedNodes.has(n.name),
-    });
-  }
-
+function nodeHost(input: AssembleInput, n: NodeDecl, nodePrefix: number, runsApiserver: boolean, hcPorts: number[], segments: SegmentSpec[]): HostSpec {
+  const { world, runtime } = input;
+  const pr = parseCidr(n.podCidr);
+  const interfaces: InterfaceSpec[] = [
+    { name: "eth0", segment: NODE_SEGMENT, addrs: [{ ip: n.ip, prefix: nodePrefix }], mac: mac(`${n.name}/eth0`) },
+  ];
   for (const p of world.pods) {
-    const node = world.nodes.find((n) => n.name === p.node)!;
-    const pr = parseCidr(node.podCidr);
-    const isDns = p.namespace === "kube-system" && p.labels["k8s-app"] === "kube-dns";
-    hosts.push({
-      name: podHost(p.namespace, p.name),
-      kind: "pod",
-      interfaces: [{ name: "eth0", segment: `veth:${p.namespace}/${p.name}`, addrs: [{ ip: p.ip, prefix: pr.prefix }], mac: mac(`pod/${p.namespace}/${p.name}`) }],
-      bridges: [],
-      routes: [{ dst: "0.0.0.0/0", via: [node.bridgeIp] }],
-      sysctls: END_HOST_SYSCTLS,
-      iptables: null,
-      listeners: isDns && runtime.kubeDnsStopped
-        ? []
-        : p.listen.map((l) => ({ protocol: l.protocol, port: l.port, app: isDns && l.port === 53 ? ("dns" as const) : ("echo" as const) })),
-      up: !runtime.failedNodes.has(p.node),
+    if (p.node !== n.name) continue;
+    const seg = `veth:${p.namespace}/${p.name}`;
+    segments.push({ name: seg, kind: "veth" });
+    interfaces.push({
+      name: vethName(p.namespace, p.name),
+      segment: seg,
+      addrs: [],
+      bridge: "cni0",
+      hairpin: world.settings.hairpinMode === "hairpin-veth",
+      mac: mac(`${n.name}/${p.namespace}/${p.name}/veth`),
     });
   }
+  const routes: RouteSpec[] = [{ dst: "0.0.0.0/0", via: [world.settings.routerIp] }];
+  for (const o of world.nodes) if (o.name !== n.name) routes.push({ dst: o.podCidr, via: [o.ip] });
+  const listeners: HostSpec["listeners"] = [];
+  // The kube-apiserver (behind the `kubernetes` Service) runs on the first node.
+  if (runsApiserver) listeners.push({ protocol: "TCP", port: APISERVER_PORT, app: "echo" });
+  // kube-proxy's own servers: healthz and each Local LoadBalancer's health check port.
+  if (!runtime.stoppedProxies.has(n.name)) {
+    for (const port of [KUBE_PROXY_HEALTHZ_PORT, ...hcPorts]) listeners.push({ protocol: "TCP", port, app: "echo" });
+  }
+  return {
+    name: n.name,
+    kind: "node",
+    interfaces,
+    bridges: [{ name: "cni0", addrs: [{ ip: n.bridgeIp, prefix: pr.prefix }], promisc: world.settings.hairpinMode === "promiscuous-bridge" }],
+    routes,
+    sysctls: NODE_SYSCTLS(world),
+    iptables: input.rulesFor(n),
+    listeners,
+    up: !runtime.failedNodes.has(n.name),
+  };
+}
 
-  for (const c of world.clients) {
-    const gw = gatewayFor(c.ip);
-    hosts.push({
-      name: clientHost(c.name),
-      kind: "client",
-      interfaces: [{ name: "eth0", segment: OUTSIDE_SEGMENT, addrs: [{ ip: c.ip, prefix: gw.prefix }], mac: mac(`client/${c.name}`) }],
-      bridges: [],
-      routes: [{ dst: "0.0.0.0/0", via: [gw.ip] }],
-      sysctls: END_HOST_SYSCTLS,
-      iptables: null,
-      listeners: [],
-      up: true,
-    });
-  }
-  return { hosts, segments };
+function podHostSpec(input: AssembleInput, p: World["pods"][number]): HostSpec {
+  const { world, runtime } = input;
+  const node = world.nodes.find((n) => n.name === p.node)!;
+  const pr = parseCidr(node.podCidr);
+  const isDns = p.namespace === "kube-system" && p.labels["k8s-app"] === "kube-dns";
+  return {
+    name: podHost(p.namespace, p.name),
+    kind: "pod",
+    interfaces: [{ name: "eth0", segment: `veth:${p.namespace}/${p.name}`, addrs: [{ ip: p.ip, prefix: pr.prefix }], mac: mac(`pod/${p.namespace}/${p.name}`) }],
+    bridges: [],
+    routes: [{ dst: "0.0.0.0/0", via: [node.bridgeIp] }],
+    sysctls: END_HOST_SYSCTLS,
+    iptables: null,
+    listeners: isDns && runtime.kubeDnsStopped
+      ? []
+      : p.listen.map((l) => ({ protocol: l.protocol, port: l.port, app: isDns && l.port === 53 ? ("dns" as const) : ("echo" as const) })),
+    up: !runtime.failedNodes.has(p.node),
+  };
+}
+
+function clientHostSpec(c: World["clients"][number]): HostSpec {
+  const gw = gatewayFor(c.ip);
+  return {
+    name: clientHost(c.name),
+    kind: "client",
+    interfaces: [{ name: "eth0", segment: OUTSIDE_SEGMENT, addrs: [{ ip: c.ip, prefix: gw.prefix }], mac: mac(`client/${c.name}`) }],
+    bridges: [],
+    routes: [{ dst: "0.0.0.0/0", via: [gw.ip] }],
+    sysctls: END_HOST_SYSCTLS,
+    iptables: null,
+    listeners: [],
+    up: true,
+  };
 }
