@@ -109,6 +109,14 @@ describe("a branch's trace", () => {
     expect(Object.keys(JSON.parse(JSON.stringify(b)))).toEqual(Object.keys(b));
   });
 
+  it("is one accessor shared by every branch (per-branch closures kept every trace of a run alive)", () => {
+    const net = new SimNetwork(ecmpNet());
+    const a = net.probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
+    const b = net.probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
+    const getters = [...a, ...b].map((x) => Object.getOwnPropertyDescriptor(x, "trace")!.get);
+    expect(getters.every((g) => typeof g === "function" && g === getters[0])).toBe(true);
+  });
+
   it("can be replaced (the executor empties a passing step's) and stays replaced", () => {
     const [b1, b2] = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
     b1!.trace = [];
