@@ -5,7 +5,8 @@
 
 import type { HookName, RecentLists, RuleStep, TableName } from "../netfilter/api.js";
 import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
-import { CtTable } from "./conntrack.js";
+import { fmtEp } from "./addr.js";
+import { type CtEntry, CtTable } from "./conntrack.js";
 
 /**
  * The rules (and policy) the packet met in one table at one hook, kept as their parts: most of
@@ -36,13 +37,40 @@ export class StepsEvent {
   }
 }
 
-export type PathEvent = TraceEvent | StepsEvent;
+/**
+ * A conntrack event: a sentence (`lead`) and the entry's two tuples, copied as numbers when the
+ * event happened (the entry changes later) and formatted only when the trace is read: every
+ * packet meets conntrack on every host, and printing four endpoints was most of its cost.
+ */
+export class CtEvent {
+  private readonly tuples: readonly number[];
+
+  constructor(
+    readonly phase: TracePhase,
+    readonly host: string,
+    readonly lead: string,
+    e: CtEntry,
+  ) {
+    const o = e.orig;
+    const r = e.reply;
+    this.tuples = [o.src, o.sport, o.dst, o.dport, r.src, r.sport, r.dst, r.dport];
+  }
+
+  event(): TraceEvent {
+    const t = this.tuples;
+    const text = `${this.lead} [${fmtEp(t[0]!, t[1]!)} → ${fmtEp(t[2]!, t[3]!)} | reply ${fmtEp(t[4]!, t[5]!)} → ${fmtEp(t[6]!, t[7]!)}]`;
+    return { phase: this.phase, host: this.host, kind: "conntrack", text };
+  }
+}
+
+export type PathEvent = TraceEvent | StepsEvent | CtEvent;
 
 /** The trace as reporters read it: every event in full, one per rule met. */
 export function traceEvents(raw: readonly PathEvent[]): TraceEvent[] {
   const out: TraceEvent[] = [];
   for (const e of raw) {
     if (e instanceof StepsEvent) for (const s of e.steps) out.push(e.event(s));
+    else if (e instanceof CtEvent) out.push(e.event());
     else out.push(e);
   }
   return out;

@@ -18,7 +18,7 @@ import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
-import { type Path, StepsEvent } from "./path.js";
+import { CtEvent, type Path, StepsEvent } from "./path.js";
 import type { NextHop } from "./routing.js";
 
 export interface WalkHost {
@@ -467,7 +467,7 @@ export class Walk {
       pkt.ct = hit.entry;
       pkt.ctDir = hit.dir;
       pkt.ctState = CT.RELATED | this.natBits(hit.entry);
-      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${displayName(h.name)} conntrack: RELATED to ${this.entryText(hit.entry)}` });
+      path.event(new CtEvent(path.phase, h.name, `${h.displayName} conntrack: RELATED to`, hit.entry));
       this.dstManip(pkt);
       return;
     }
@@ -486,7 +486,7 @@ export class Walk {
       pkt.ct = e;
       pkt.ctNew = false;
       pkt.ctState |= this.natBits(e);
-      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${displayName(h.name)} conntrack ${hook}: ${hit.dir === Dir.Reply ? "reply of" : "original direction of"} ${this.entryText(e)}` });
+      path.event(new CtEvent(path.phase, h.name, `${h.displayName} conntrack ${hook}: ${hit.dir === Dir.Reply ? "reply of" : "original direction of"}`, e));
       this.dstManip(pkt);
       return;
     }
@@ -554,11 +554,7 @@ export class Walk {
     e.srcManipDone = true;
     path.ct(wh.host.name).confirm(e);
     pkt.ctNew = false;
-    path.event({ phase: path.phase, host: wh.host.name, kind: "conntrack", text: `${displayName(wh.host.name)} conntrack confirms ${this.entryText(e)}` });
-  }
-
-  private entryText(e: CtEntry): string {
-    return `[${fmtEp(e.orig.src, e.orig.sport)} → ${fmtEp(e.orig.dst, e.orig.dport)} | reply ${fmtEp(e.reply.src, e.reply.sport)} → ${fmtEp(e.reply.dst, e.reply.dport)}]`;
+    path.event(new CtEvent(path.phase, wh.host.name, `${wh.host.displayName} conntrack confirms`, e));
   }
 
   // ---------------------------------------------------------------- netfilter tables
