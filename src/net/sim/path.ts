@@ -6,6 +6,7 @@
 import type { HookName, RecentLists, RuleStep, TableName } from "../netfilter/api.js";
 import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
 import { fmtEp } from "./addr.js";
+import { describe, type Packet, type PacketHead, packetHead } from "./packet.js";
 import { type CtEntry, CtTable } from "./conntrack.js";
 
 /**
@@ -63,14 +64,38 @@ export class CtEvent {
   }
 }
 
-export type PathEvent = TraceEvent | StepsEvent | CtEvent;
+/**
+ * An event whose sentence is `lead` + the packet as it was + `tail` (a host sends, receives,
+ * answers): the packet's head is copied when the event happens and printed when the trace is
+ * read, since most traces never are.
+ */
+export class PacketEvent {
+  private readonly head: PacketHead;
+
+  constructor(
+    readonly phase: TracePhase,
+    readonly host: string,
+    readonly kind: TraceEvent["kind"],
+    readonly lead: string,
+    pkt: Packet,
+    readonly tail: string = "",
+  ) {
+    this.head = packetHead(pkt);
+  }
+
+  event(): TraceEvent {
+    return { phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${describe(this.head)}${this.tail}` };
+  }
+}
+
+export type PathEvent = TraceEvent | StepsEvent | CtEvent | PacketEvent;
 
 /** The trace as reporters read it: every event in full, one per rule met. */
 export function traceEvents(raw: readonly PathEvent[]): TraceEvent[] {
   const out: TraceEvent[] = [];
   for (const e of raw) {
     if (e instanceof StepsEvent) for (const s of e.steps) out.push(e.event(s));
-    else if (e instanceof CtEvent) out.push(e.event());
+    else if (e instanceof CtEvent || e instanceof PacketEvent) out.push(e.event());
     else out.push(e);
   }
   return out;

@@ -18,7 +18,7 @@ import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
-import { CtEvent, type Path, StepsEvent } from "./path.js";
+import { CtEvent, PacketEvent, type Path, StepsEvent } from "./path.js";
 import type { NextHop } from "./routing.js";
 
 export interface WalkHost {
@@ -127,7 +127,7 @@ export class Walk {
       ctAttached: false,
       localOrigin: null,
     };
-    path.event({ phase: "request", host: wh.host.name, kind: "send", text: `${displayName(wh.host.name)} sends ${describe(pkt)}` });
+    path.event(new PacketEvent("request", wh.host.name, "send", `${wh.host.displayName} sends `, pkt));
     this.output(wh, pkt, path);
   }
 
@@ -153,11 +153,11 @@ export class Walk {
     pkt.mark = 0;
     const rt = h.routes.lookup(pkt.dst);
     if (rt.kind === "unreachable") {
-      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${fmtIp(pkt.dst)}` });
+      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
       if (this.isClientSocketPacket(h, pkt)) {
         this.finish(path, "net-unreachable", "none", `${this.clientName} has no route to ${fmtIp(pkt.dst)}, so its connect failed at once with ENETUNREACH`);
       } else {
-        this.lost(path, h.name, "no route: dropped", `${displayName(h.name)} has no route back to ${fmtIp(pkt.dst)}, so its ${pkt.icmp ? "ICMP error" : "reply"} was lost and ${this.clientName} timed out`);
+        this.lost(path, h.name, "no route: dropped", `${h.displayName} has no route back to ${fmtIp(pkt.dst)}, so its ${pkt.icmp ? "ICMP error" : "reply"} was lost and ${this.clientName} timed out`);
       }
       return;
     }
@@ -167,7 +167,7 @@ export class Walk {
         phase: path.phase,
         host: h.name,
         kind: "route",
-        text: hop ? `${displayName(h.name)}: ${fmtIp(pkt.dst)} via ${hop.gw ? fmtIp(hop.gw) : "link"} dev ${hop.dev.name}` : `${displayName(h.name)}: ${fmtIp(pkt.dst)} is local`,
+        text: hop ? `${h.displayName}: ${fmtIp(pkt.dst)} via ${hop.gw ? fmtIp(hop.gw) : "link"} dev ${hop.dev.name}` : `${h.displayName}: ${fmtIp(pkt.dst)} is local`,
       });
       const outName = hop ? hop.dev.name : "lo";
       this.conntrackIn(wh, pkt, path, "OUTPUT");
@@ -176,9 +176,9 @@ export class Walk {
         if (pkt.dst !== dstBefore) {
           // ip_route_me_harder: the nat table changed the destination, route again.
           const rt2 = h.routes.lookup(pkt.dst);
-          path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
+          path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
           if (rt2.kind === "unreachable") {
-            this.lost(path, h.name, `no route to ${fmtIp(pkt.dst)}`, `${displayName(h.name)} has no route to ${fmtIp(pkt.dst)} after DNAT`);
+            this.lost(path, h.name, `no route to ${fmtIp(pkt.dst)}`, `${h.displayName} has no route to ${fmtIp(pkt.dst)} after DNAT`);
             return;
           }
           if (rt2.kind === "local") return this.outputLocal(wh, pkt, path);
@@ -218,16 +218,16 @@ export class Walk {
     const nh = hop.gw || pkt.dst;
     const target = this.segments.resolve(hop.dev, nh);
     if (!target) {
-      path.event({ phase: path.phase, host: h.name, kind: "interface", text: `${displayName(h.name)}: no ARP answer for ${fmtIp(nh)} on ${hop.dev.name}` });
+      path.event({ phase: path.phase, host: h.name, kind: "interface", text: `${h.displayName}: no ARP answer for ${fmtIp(nh)} on ${hop.dev.name}` });
       if (pkt.localOrigin === h.name) {
         if (this.isClientSocketPacket(h, pkt)) {
           this.finish(path, "host-unreachable", "none", `nobody answered ${this.clientName}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}, so its connect failed with EHOSTUNREACH`);
         } else {
-          this.lost(path, h.name, "neighbour failed", `nobody answered ${displayName(h.name)}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}, so its reply was lost`);
+          this.lost(path, h.name, "neighbour failed", `nobody answered ${h.displayName}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}, so its reply was lost`);
         }
         return;
       }
-      const why = `nobody answered ${displayName(h.name)}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}`;
+      const why = `nobody answered ${h.displayName}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}`;
       this.icmpError(wh, pkt, path, "host-unreachable", why);
       return;
     }
@@ -237,7 +237,7 @@ export class Walk {
       phase: path.phase,
       host: h.name,
       kind: "interface",
-      text: `${displayName(h.name)} ${hop.dev.name}${hop.dev.bridge ? ` port ${target.rx.name}` : ""} → ${displayName(rx.host.name)} ${rx.name}`,
+      text: `${h.displayName} ${hop.dev.name}${hop.dev.bridge ? ` port ${target.rx.name}` : ""} → ${displayName(rx.host.name)} ${rx.name}`,
     });
     const q = pkt;
     q.localOrigin = null;
@@ -256,7 +256,7 @@ export class Walk {
     if (path.phase === "request" && h.kind === "node" && path.via[path.via.length - 1] !== h.name) path.via.push(h.name);
     if (rx.port) return this.bridgeIn(wh, rx.port, rx, owner, pkt, path);
     if (owner !== rx) {
-      this.lost(path, h.name, `frame for another host ignored on ${rx.name}`, `${displayName(h.name)} ignored a frame not addressed to it`);
+      this.lost(path, h.name, `frame for another host ignored on ${rx.name}`, `${h.displayName} ignored a frame not addressed to it`);
       return;
     }
     this.ipReceive(wh, rx, pkt, path, false);
@@ -267,7 +267,7 @@ export class Walk {
   private bridgeIn(wh: WalkHost, br: SimBridge, port: SimIface, owner: SimIface, pkt: Packet, path: Path): void {
     const h = wh.host;
     const brNf = h.sysctls.bridgeNfCallIptables && wh.ruleset !== null;
-    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${displayName(h.name)}: ${br.name} receives on port ${port.name}${brNf ? " (br_netfilter: PREROUTING runs at the bridge)" : ""}` });
+    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${br.name} receives on port ${port.name}${brNf ? " (br_netfilter: PREROUTING runs at the bridge)" : ""}` });
     const afterPre = (pkt: Packet, path: Path, preDone: boolean, dstBefore: number) => {
       if (preDone && pkt.dst !== dstBefore) {
         // br_nf_pre_routing_finish: the destination changed, so the bridge asks routing. When the
@@ -278,10 +278,10 @@ export class Walk {
           const hop = rt.route.hops[0]!;
           const target = this.segments.resolveOnBridge(br, hop.gw || pkt.dst, null);
           if (!target) {
-            this.icmpError(wh, pkt, path, "host-unreachable", `nobody answered ${displayName(h.name)}'s ARP for ${fmtIp(hop.gw || pkt.dst)} on ${br.name}`);
+            this.icmpError(wh, pkt, path, "host-unreachable", `nobody answered ${h.displayName}'s ARP for ${fmtIp(hop.gw || pkt.dst)} on ${br.name}`);
             return;
           }
-          path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${displayName(h.name)}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
+          path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
           return this.bridgeForward(wh, br, port, target.rx, target.owner, pkt, path, brNf);
         }
         return this.ipReceive(wh, br.dev, pkt, path, true);
@@ -289,7 +289,7 @@ export class Walk {
       if (owner === br.dev) return this.ipReceive(wh, br.dev, pkt, path, preDone);
       const out = this.segments.fdb(br, owner);
       if (!out) {
-        this.lost(path, h.name, `${br.name}: no port for the destination`, `${displayName(h.name)}'s bridge ${br.name} knows no port for ${fmtIp(pkt.dst)}`);
+        this.lost(path, h.name, `${br.name}: no port for the destination`, `${h.displayName}'s bridge ${br.name} knows no port for ${fmtIp(pkt.dst)}`);
         return;
       }
       this.bridgeForward(wh, br, port, out, owner, pkt, path, brNf);
@@ -306,7 +306,7 @@ export class Walk {
   private bridgeForward(wh: WalkHost, br: SimBridge, inPort: SimIface, outPort: SimIface, owner: SimIface, pkt: Packet, path: Path, brNf: boolean): void {
     const h = wh.host;
     if (outPort === inPort && !inPort.hairpin) {
-      const blocked = `${displayName(h.name)}'s bridge ${br.name} would have to send the packet to ${fmtIp(pkt.dst)} back out ${inPort.name}, the port it came in on, and hairpin_mode is off on that port`;
+      const blocked = `${h.displayName}'s bridge ${br.name} would have to send the packet to ${fmtIp(pkt.dst)} back out ${inPort.name}, the port it came in on, and hairpin_mode is off on that port`;
       path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name}: ${inPort.name} hairpin_mode=0, not sent back out the port it came in on` });
       if (br.promisc && brNf) return this.promiscCopy(wh, br, pkt, path, blocked);
       const how = brNf ? " (with br_netfilter the DNATed packet is bridged, not routed)" : "";
@@ -316,10 +316,10 @@ export class Walk {
     const deliver = (pkt: Packet, path: Path) => {
       const peer = this.segments.peerOn(outPort, owner);
       if (!peer) {
-        this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${displayName(h.name)}'s bridge ${br.name} found nothing behind ${outPort.name}`);
+        this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${h.displayName}'s bridge ${br.name} found nothing behind ${outPort.name}`);
         return;
       }
-      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${displayName(h.name)}: ${br.name} bridges out of ${outPort.name} → ${displayName(peer.host.name)} ${peer.name}` });
+      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${br.name} bridges out of ${outPort.name} → ${displayName(peer.host.name)} ${peer.name}` });
       this.receive(peer, owner, pkt, path);
     };
     if (!brNf) return deliver(pkt, path);
@@ -339,7 +339,7 @@ export class Walk {
    */
   private promiscCopy(wh: WalkHost, br: SimBridge, pkt: Packet, path: Path, blocked: string): void {
     const h = wh.host;
-    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name} is promiscuous: a copy goes up to ${displayName(h.name)}'s IP stack with its conntrack reset (INVALID)` });
+    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name} is promiscuous: a copy goes up to ${h.displayName}'s IP stack with its conntrack reset (INVALID)` });
     pkt.ct = null;
     pkt.ctNew = false;
     pkt.ctState = CT.INVALID;
@@ -381,39 +381,39 @@ export class Walk {
           path,
           h.name,
           `martian source ${fmtIp(pkt.src)} on ${dev.name}`,
-          `${displayName(h.name)} dropped the ${this.packetWord(pkt)} as a martian: its source ${fmtIp(pkt.src)} is ${displayName(h.name)}'s own address${this.martianCause(path, pkt)}`,
+          `${h.displayName} dropped the ${this.packetWord(pkt)} as a martian: its source ${fmtIp(pkt.src)} is ${h.displayName}'s own address${this.martianCause(path, pkt)}`,
         );
         return;
       }
       if ((pkt.dst >>> 24) === 127 && !h.sysctls.routeLocalnet) {
-        this.finishDropped(path, h.name, `martian destination ${fmtIp(pkt.dst)}`, `${displayName(h.name)} dropped a packet to ${fmtIp(pkt.dst)} from ${dev.name} as a martian (route_localnet=0)`);
+        this.finishDropped(path, h.name, `martian destination ${fmtIp(pkt.dst)}`, `${h.displayName} dropped a packet to ${fmtIp(pkt.dst)} from ${dev.name} as a martian (route_localnet=0)`);
         return;
       }
       if (h.sysctls.rpFilter !== 0 && !this.rpFilterOk(h, dev, pkt.src)) {
-        this.finishDropped(path, h.name, `rp_filter: ${fmtIp(pkt.src)} not reachable via ${dev.name}`, `${displayName(h.name)}'s reverse path filter (rp_filter=${h.sysctls.rpFilter}) dropped the packet from ${fmtIp(pkt.src)} arriving on ${dev.name}`);
+        this.finishDropped(path, h.name, `rp_filter: ${fmtIp(pkt.src)} not reachable via ${dev.name}`, `${h.displayName}'s reverse path filter (rp_filter=${h.sysctls.rpFilter}) dropped the packet from ${fmtIp(pkt.src)} arriving on ${dev.name}`);
         return;
       }
       const rt = h.routes.lookup(pkt.dst);
       if (rt.kind === "local") {
-        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: ${fmtIp(pkt.dst)} is local` });
+        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: ${fmtIp(pkt.dst)} is local` });
         return this.tables(wh, "INPUT", IN_TABLES, dev.name, null, pkt, path, (pkt, path) => {
           this.confirm(wh, pkt, path);
           this.socket(wh, pkt, path);
         });
       }
       if (!h.sysctls.ipForward) {
-        this.lost(path, h.name, `not forwarding (ip_forward=0)`, `${displayName(h.name)} does not forward (ip_forward=0) and dropped the packet to ${fmtIp(pkt.dst)}`);
+        this.lost(path, h.name, `not forwarding (ip_forward=0)`, `${h.displayName} does not forward (ip_forward=0) and dropped the packet to ${fmtIp(pkt.dst)}`);
         return;
       }
       if (rt.kind === "unreachable") {
-        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${fmtIp(pkt.dst)}` });
-        return this.icmpError(wh, pkt, path, "net-unreachable", `${displayName(h.name)} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
+        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
+        return this.icmpError(wh, pkt, path, "net-unreachable", `${h.displayName} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
       }
       this.forEachHop(h, rt.route.hops, pkt, path, (hop, pkt, path) => {
-        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${displayName(h.name)}: forward ${fmtIp(pkt.dst)} via ${hop!.gw ? fmtIp(hop!.gw) : "link"} dev ${hop!.dev.name}` });
+        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: forward ${fmtIp(pkt.dst)} via ${hop!.gw ? fmtIp(hop!.gw) : "link"} dev ${hop!.dev.name}` });
         if (pkt.ttl <= 1) {
           const loop = [...new Set(path.forwarders)].map(displayName);
-          const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${displayName(h.name)}` : `ran out of TTL on ${displayName(h.name)}`;
+          const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${h.displayName}` : `ran out of TTL on ${h.displayName}`;
           return this.icmpError(wh, pkt, path, "time-exceeded", `the packet to ${fmtIp(pkt.dst)}:${pkt.dport} ${where}${this.noDnatNote(path)}`);
         }
         if (path.phase === "request") path.forwarders.push(h.name);
@@ -440,7 +440,7 @@ export class Walk {
     hops.forEach((hop, i) => {
       const child = forks[i]!;
       const to = this.segments.resolve(hop!.dev, hop!.gw || pkt.dst);
-      child.choices.push(`${displayName(h.name)} → ${to ? displayName(to.owner.host.name) : fmtIp(hop!.gw)}`);
+      child.choices.push(`${h.displayName} → ${to ? displayName(to.owner.host.name) : fmtIp(hop!.gw)}`);
       next(hop, forkPacket(pkt), child);
     });
   }
@@ -494,7 +494,7 @@ export class Walk {
       // tcp_new: only a SYN (or, with nf_conntrack_tcp_loose, an ACK) may start a connection.
       pkt.ct = null;
       pkt.ctState = CT.INVALID;
-      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${displayName(h.name)} conntrack: ${describe(pkt)} belongs to no connection: INVALID` });
+      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${h.displayName} conntrack: ${describe(pkt)} belongs to no connection: INVALID` });
       return;
     }
     pkt.ct = newEntry(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport);
@@ -625,9 +625,9 @@ export class Walk {
         const s = b.steps[k]!;
         if (s.action === "dnat" || s.text.includes("-j DNAT")) sep = s;
       }
-      path.choices.push(`${sep ? sep.chain : displayName(wh.host.name)} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`);
+      path.choices.push(`${sep ? sep.chain : wh.host.displayName} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`);
     } else if (b.choices.length > 0) {
-      path.choices.push(`${displayName(wh.host.name)}: ${b.choices.join("; ")}`);
+      path.choices.push(`${wh.host.displayName}: ${b.choices.join("; ")}`);
     }
   }
 
@@ -655,7 +655,7 @@ export class Walk {
     // Only a drop or a reject names its rule; most branches accept, so the comment is read then.
     const where = b.verdict === "DROP" || b.verdict === "REJECT" ? (last ? `${last.chain}: ${ruleReason(last.text)}` : `${table} ${hook}`) : "";
     if (b.verdict === "DROP") {
-      const text = `dropped on ${displayName(h.name)} by ${where}`;
+      const text = `dropped on ${h.displayName} by ${where}`;
       path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
       this.finish(path, "timeout", "none", text);
       if (onDrop) onDrop(path, where);
@@ -663,7 +663,7 @@ export class Walk {
     }
     if (b.verdict === "REJECT") {
       const how = b.rejectWith ?? "icmp-port-unreachable";
-      const text = `rejected on ${displayName(h.name)} by ${where} (${how})`;
+      const text = `rejected on ${h.displayName} by ${where} (${how})`;
       path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
       this.reject(wh, pkt, path, how, text);
       return false;
@@ -691,7 +691,7 @@ export class Walk {
       pkt.ctState |= CT.DNAT;
       const after = fmtEp(pkt.dst, pkt.dport);
       path.nat.push({ host: h.name, phase: path.phase, kind: "DNAT", chain, before, after });
-      path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${displayName(h.name)} ${hook} DNAT ${before} → ${after} (${chain})`, chain, hook });
+      path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${h.displayName} ${hook} DNAT ${before} → ${after} (${chain})`, chain, hook });
       return;
     }
     let src: number;
@@ -716,7 +716,7 @@ export class Walk {
     if (path.phase === "request") path.masqueraded = true;
     const after = fmtEp(src, sport);
     path.nat.push({ host: h.name, phase: path.phase, kind: "SNAT", chain, before, after });
-    path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${displayName(h.name)} ${hook} ${nat.kind} ${before} → ${after} (${chain}${hop ? `, out ${hop.dev.name}` : ""})`, chain, hook });
+    path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${h.displayName} ${hook} ${nat.kind} ${before} → ${after} (${chain}${hop ? `, out ${hop.dev.name}` : ""})`, chain, hook });
   }
 
   // ---------------------------------------------------------------- errors sent back
@@ -725,7 +725,7 @@ export class Walk {
     if (how === "tcp-reset" && pkt.proto === PROTO_TCP) {
       const rst = this.replyPacket(pkt, "RST");
       this.attach(rst, pkt);
-      path.event({ phase: "error", host: wh.host.name, kind: "reply", text: `${displayName(wh.host.name)} sends ${describe(rst)} (REJECT --reject-with tcp-reset)` });
+      path.event({ phase: "error", host: wh.host.name, kind: "reply", text: `${wh.host.displayName} sends ${describe(rst)} (REJECT --reject-with tcp-reset)` });
       path.phase = "error";
       this.output(wh, rst, path);
       return;
@@ -749,7 +749,7 @@ export class Walk {
       src = back.kind === "unicast" ? h.selectSource(back.route, back.route.hops[0]!.gw) : h.isLocal(pkt.src) ? pkt.src : 0;
     }
     if (!src) {
-      this.lost(path, h.name, `${why}; no route back to ${fmtIp(pkt.src)}`, `${why}, and ${displayName(h.name)} has no route back to ${fmtIp(pkt.src)} for the ICMP error`);
+      this.lost(path, h.name, `${why}; no route back to ${fmtIp(pkt.src)}`, `${why}, and ${h.displayName} has no route back to ${fmtIp(pkt.src)} for the ICMP error`);
       return;
     }
     const err: Packet = {
@@ -771,7 +771,7 @@ export class Walk {
       localOrigin: null,
     };
     this.attach(err, pkt);
-    path.event({ phase: "error", host: h.name, kind: "icmp", text: `${why}: ${displayName(h.name)} sends ${describe(err)}` });
+    path.event({ phase: "error", host: h.name, kind: "icmp", text: `${why}: ${h.displayName} sends ${describe(err)}` });
     path.errorCause = why;
     path.phase = "error";
     this.output(wh, err, path);
@@ -819,12 +819,12 @@ export class Walk {
   private socket(wh: WalkHost, pkt: Packet, path: Path): void {
     const h = wh.host;
     const s = this.sock;
-    const name = displayName(h.name);
+    const name = h.displayName;
     const toClient = h.name === s.host && pkt.dst === s.lip;
     if (pkt.icmp && pkt.inner) {
       const i = pkt.inner;
       const ours = toClient && i.src === s.lip && i.sport === s.lport && i.dst === s.rip && i.dport === s.rport && i.proto === s.proto;
-      path.event({ phase: path.phase, host: h.name, kind: "deliver", text: `${name} receives ${describe(pkt)}` });
+      path.event(new PacketEvent(path.phase, h.name, "deliver", `${name} receives `, pkt));
       if (!ours) {
         this.finish(path, "timeout", "none", `${name} got an ICMP ${pkt.icmp} from ${fmtIp(pkt.src)} about a packet it does not recognise (${path.errorCause ?? "an error on the way"}), so its connect timed out`);
         return;
@@ -840,7 +840,7 @@ export class Walk {
     if (toClient && pkt.dport === s.lport && pkt.proto === s.proto && path.phase !== "request") {
       return this.clientReceives(h, pkt, path);
     }
-    path.event({ phase: path.phase, host: h.name, kind: "deliver", text: `${name} receives ${describe(pkt)}` });
+    path.event(new PacketEvent(path.phase, h.name, "deliver", `${name} receives `, pkt));
     if (pkt.proto === PROTO_TCP) {
       if (pkt.flags !== "SYN") {
         this.lost(path, h.name, `${name} has no connection for ${describe(pkt)}`, `${name} received ${describe(pkt)} that belongs to none of its connections, so ${this.clientName} timed out`);
@@ -859,7 +859,7 @@ export class Walk {
       path.deliveredTo = { host: h.name, ip: fmtIp(pkt.dst), port: pkt.dport };
       path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
       const synack = this.replyPacket(pkt, "SYN-ACK");
-      path.event({ phase: "reply", host: h.name, kind: "reply", text: `${name} accepts from ${fmtEp(pkt.src, pkt.sport)}, answers ${describe(synack)}` });
+      path.event(new PacketEvent("reply", h.name, "reply", `${name} accepts from ${fmtEp(pkt.src, pkt.sport)}, answers `, synack));
       this.output(wh, synack, path);
       return;
     }
@@ -875,7 +875,7 @@ export class Walk {
       path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
       if (l.app === "dns" && this.req.dnsQuery && this.dns) path.dns = this.dns(this.req.dnsQuery, fmtIp(pkt.src));
       const reply = this.replyPacket(pkt, "");
-      path.event({ phase: "reply", host: h.name, kind: "reply", text: `${name} answers ${describe(reply)}` });
+      path.event(new PacketEvent("reply", h.name, "reply", `${name} answers `, reply));
       this.output(wh, reply, path);
       return;
     }
@@ -886,7 +886,7 @@ export class Walk {
     const s = this.sock;
     const from = { ip: fmtIp(pkt.src), port: pkt.sport };
     const right = pkt.src === s.rip && pkt.sport === s.rport;
-    path.event({ phase: path.phase, host: h.name, kind: "deliver", text: `${this.clientName} receives ${describe(pkt)}` });
+    path.event(new PacketEvent(path.phase, h.name, "deliver", `${this.clientName} receives `, pkt));
     const talked = fmtEp(s.rip, s.rport);
     if (!right) {
       const server = path.server ? displayName(path.server) : "the server";
