@@ -16,8 +16,15 @@ export interface L2Target {
 
 export class Segments {
   private readonly members = new Map<string, SimIface[]>();
+  /**
+   * Answers already given, by interface and address: who answers depends only on the segments'
+   * members and whether their hosts are up, fixed once the network is built, and every packet
+   * of every probe asks again at every hop. Forgotten when a member is added.
+   */
+  private readonly answers = new Map<SimIface, Map<number, L2Target | null>>();
 
   add(iface: SimIface): void {
+    this.answers.clear();
     if (!iface.segment) return;
     let list = this.members.get(iface.segment);
     if (!list) this.members.set(iface.segment, (list = []));
@@ -30,6 +37,14 @@ export class Segments {
 
   /** ARP for `addr` out of `dev` (a plain interface or a bridge device); null when nobody answers. */
   resolve(dev: SimIface, addr: number): L2Target | null {
+    let known = this.answers.get(dev);
+    if (!known) this.answers.set(dev, (known = new Map()));
+    let answer = known.get(addr);
+    if (answer === undefined) known.set(addr, (answer = this.ask(dev, addr)));
+    return answer;
+  }
+
+  private ask(dev: SimIface, addr: number): L2Target | null {
     if (dev.bridge) return this.resolveOnBridge(dev.bridge, addr, null);
     if (!dev.segment) return null;
     for (const m of this.membersOf(dev.segment)) {
