@@ -10,11 +10,16 @@ import { describe, type Packet, type PacketHead, packetHead } from "./packet.js"
 import { type CtEntry, CtTable } from "./conntrack.js";
 
 /**
- * The rules (and policy) the packet met in one table at one hook, kept as their parts: most of
- * a trace is these, and most traces are never read (a passing step's trace is dropped), so the
- * TraceEvents and their text are made only when the trace is read (see `traceEvents`).
+ * An event kept as its parts: most traces are never read (a passing step's trace is dropped), so
+ * the TraceEvents and their text are made only when the trace is read (see `traceEvents`).
  */
-export class StepsEvent {
+export abstract class LazyEvent {
+  /** Appends the TraceEvents this stands for. */
+  abstract expand(out: TraceEvent[]): void;
+}
+
+/** The rules (and policy) the packet met in one table at one hook: most of a trace is these. */
+export class StepsEvent extends LazyEvent {
   constructor(
     readonly phase: TracePhase,
     readonly host: string,
@@ -22,9 +27,15 @@ export class StepsEvent {
     readonly table: TableName,
     readonly hook: HookName,
     readonly steps: readonly RuleStep[],
-  ) {}
+  ) {
+    super();
+  }
 
-  event(s: RuleStep): TraceEvent {
+  expand(out: TraceEvent[]): void {
+    for (const s of this.steps) out.push(this.event(s));
+  }
+
+  private event(s: RuleStep): TraceEvent {
     return {
       phase: this.phase,
       host: this.host,
@@ -43,7 +54,7 @@ export class StepsEvent {
  * event happened (the entry changes later) and formatted only when the trace is read: every
  * packet meets conntrack on every host, and printing four endpoints was most of its cost.
  */
-export class CtEvent {
+export class CtEvent extends LazyEvent {
   private readonly tuples: readonly number[];
 
   constructor(
@@ -52,15 +63,16 @@ export class CtEvent {
     readonly lead: string,
     e: CtEntry,
   ) {
+    super();
     const o = e.orig;
     const r = e.reply;
     this.tuples = [o.src, o.sport, o.dst, o.dport, r.src, r.sport, r.dst, r.dport];
   }
 
-  event(): TraceEvent {
+  expand(out: TraceEvent[]): void {
     const t = this.tuples;
     const text = `${this.lead} [${fmtEp(t[0]!, t[1]!)} → ${fmtEp(t[2]!, t[3]!)} | reply ${fmtEp(t[4]!, t[5]!)} → ${fmtEp(t[6]!, t[7]!)}]`;
-    return { phase: this.phase, host: this.host, kind: "conntrack", text };
+    out.push({ phase: this.phase, host: this.host, kind: "conntrack", text });
   }
 }
 
@@ -69,7 +81,7 @@ export class CtEvent {
  * answers): the packet's head is copied when the event happens and printed when the trace is
  * read, since most traces never are.
  */
-export class PacketEvent {
+export class PacketEvent extends LazyEvent {
   private readonly head: PacketHead;
 
   constructor(
@@ -80,22 +92,22 @@ export class PacketEvent {
     pkt: Packet,
     readonly tail: string = "",
   ) {
+    super();
     this.head = packetHead(pkt);
   }
 
-  event(): TraceEvent {
-    return { phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${describe(this.head)}${this.tail}` };
+  expand(out: TraceEvent[]): void {
+    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${describe(this.head)}${this.tail}` });
   }
 }
 
-export type PathEvent = TraceEvent | StepsEvent | CtEvent | PacketEvent;
+export type PathEvent = TraceEvent | LazyEvent;
 
 /** The trace as reporters read it: every event in full, one per rule met. */
 export function traceEvents(raw: readonly PathEvent[]): TraceEvent[] {
   const out: TraceEvent[] = [];
   for (const e of raw) {
-    if (e instanceof StepsEvent) for (const s of e.steps) out.push(e.event(s));
-    else if (e instanceof CtEvent || e instanceof PacketEvent) out.push(e.event());
+    if (e instanceof LazyEvent) e.expand(out);
     else out.push(e);
   }
   return out;

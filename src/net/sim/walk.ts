@@ -237,7 +237,7 @@ export class Walk {
       phase: path.phase,
       host: h.name,
       kind: "interface",
-      text: `${h.displayName} ${hop.dev.name}${hop.dev.bridge ? ` port ${target.rx.name}` : ""} → ${displayName(rx.host.name)} ${rx.name}`,
+      text: `${h.displayName} ${hop.dev.name}${hop.dev.bridge ? ` port ${target.rx.name}` : ""} → ${rx.host.displayName} ${rx.name}`,
     });
     const q = pkt;
     q.localOrigin = null;
@@ -319,7 +319,7 @@ export class Walk {
         this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${h.displayName}'s bridge ${br.name} found nothing behind ${outPort.name}`);
         return;
       }
-      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${br.name} bridges out of ${outPort.name} → ${displayName(peer.host.name)} ${peer.name}` });
+      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${br.name} bridges out of ${outPort.name} → ${peer.host.displayName} ${peer.name}` });
       this.receive(peer, owner, pkt, path);
     };
     if (!brNf) return deliver(pkt, path);
@@ -440,7 +440,7 @@ export class Walk {
     hops.forEach((hop, i) => {
       const child = forks[i]!;
       const to = this.segments.resolve(hop!.dev, hop!.gw || pkt.dst);
-      child.choices.push(`${h.displayName} → ${to ? displayName(to.owner.host.name) : fmtIp(hop!.gw)}`);
+      child.choices.push(`${h.displayName} → ${to ? to.owner.host.displayName : fmtIp(hop!.gw)}`);
       next(hop, forkPacket(pkt), child);
     });
   }
