@@ -19,49 +19,7 @@ export interface RestoreOptions {
 
 /** A whole dump (iptables-save output or a full restore file) as a fresh ruleset. */
 export function loadRuleset(text: string, file?: string): Ruleset {
-  const cacheable = text.length <= LINE_CACHE_TEXT_MAX;
-  if (cacheable) {
-    const earlier = loadedByText.get(text);
-    if (earlier) return withSourceFile(earlier, file ?? "<rules>");
-  }
-  const loaded = applyRestore(emptyRuleset(), text, { noflush: false, ...(file !== undefined ? { file } : {}) });
-  if (cacheable) {
-    // Oldest first (insertion order); a text that failed to load threw above and is not kept.
-    if (loadedByText.size >= LOADED_MAX) loadedByText.delete(loadedByText.keys().next().value!);
-    loadedByText.set(text, loaded);
-  }
-  return loaded;
-}
-
-// Whole loads by text. A fresh load depends only on its text (and the file name, which only
-// appears in source positions): the nodes of a cluster and the scenarios of a file load the
-// same node rules over and over (the suite: 699 loads, 349 distinct texts). A repeat gets new
-// Chain and Rule objects, each rule its own source position in *its* file, sharing the
-// immutable compiled parts (matchers, targets) — what the line cache below gives a repeated
-// line, without re-reading the text or re-running COMMIT's checks (same text, same verdict).
-const LOADED_MAX = 64;
-const loadedByText = new Map<string, Ruleset>();
-
-function withSourceFile(earlier: Ruleset, file: string): Ruleset {
-  const tables = new Map<TableName, Table>();
-  for (const [tname, t] of earlier.tables) {
-    const chains = new Map<string, Chain>();
-    for (const [cname, c] of t.chains) {
-      const rules: Rule[] = new Array(c.rules.length);
-      let last: SourceRef | null = null;
-      let src: SourceRef | null = null;
-      for (let i = 0; i < rules.length; i++) {
-        const r = c.rules[i]!;
-        // Rules expanded from one line (`-s a,b`) share one position, as in a parsed load.
-        if (r.src !== last) src = { file, line: r.src.line, lineText: r.src.lineText };
-        last = r.src;
-        rules[i] = withSource(r, src!);
-      }
-      chains.set(cname, { name: c.name, builtin: c.builtin, policy: c.policy, counters: c.counters, rules, index: null });
-    }
-    tables.set(tname, { name: t.name, chains });
-  }
-  return { tables };
+  return applyRestore(emptyRuleset(), text, { noflush: false, ...(file !== undefined ? { file } : {}) });
 }
 
 /** The same compiled rule at another source position (fields in parse order: one object shape). */

@@ -1,7 +1,6 @@
-// loadRuleset remembers whole loads by text (the nodes of a cluster and the scenarios of a file
-// load the same node rules again and again). A repeat must be what a fresh load of that text
-// gives — same chains, rules, targets and keys, each rule at its own position in *its* file —
-// and must share nothing mutable with the earlier load.
+// A repeated load of one text (its lines come from iptables-restore's compiled-line cache) must
+// be what a fresh load of that text gives — same chains, rules, targets and keys, each rule at
+// its own position in *its* file — and must share nothing mutable with the earlier load.
 
 import { describe, expect, it, vi } from "vitest";
 import { RulesetParseError, applyRestore, loadRuleset, printSave, runTable, type Ruleset } from "../../../src/net/netfilter/index.js";
@@ -62,7 +61,7 @@ async function freshLoad(text: string, file: string): Promise<Ruleset> {
   return fresh.loadRuleset(text, file);
 }
 
-describe("whole loads remembered by text", () => {
+describe("repeated loads of one text", () => {
   it("a repeat equals a fresh load of the same text in its own file", async () => {
     const first = loadRuleset(TEXT, "node-a iptables");
     const again = loadRuleset(TEXT, "node-b iptables");
