@@ -37,8 +37,9 @@ interface World {
 const FIRST_EPHEMERAL_PORT = 40000;
 
 /**
- * A probe branch as the simulator hands it out. Its trace's events are made when first read
- * (most never are: a passing step's trace is dropped), through an own, enumerable accessor, so
+ * A probe branch as the simulator hands it out. Its trace's events, and a connected branch's
+ * explanation, are made when first read (most never are: a passing step's trace is dropped and
+ * its sentence never printed), through own, enumerable accessors, so
  * JSON, spreads, structured clones (worker threads) and comparisons see a plain `trace` field.
  * The walk's raw record sits in private fields: defining hidden properties per branch cost
  * ~5 µs each, and per-branch accessor closures gave every branch its own hidden class, whose
@@ -54,11 +55,13 @@ class SimBranch {
   sourceSeen: ProbeBranch["sourceSeen"];
   via: string[];
   masqueraded: boolean;
-  explanation: string;
+  declare explanation: string;
   declare trace: ProbeBranch["trace"];
   declare dns?: ProbeBranch["dns"];
   #raw: PathEvent[] | null;
   #trace: ProbeBranch["trace"] | undefined = undefined;
+  /** The sentence, or what makes it on first read (connected branches: rarely read). */
+  #explanation: string | (() => string);
 
   constructor(leaf: Path) {
     this.probability = leaf.p;
@@ -70,11 +73,26 @@ class SimBranch {
     this.sourceSeen = leaf.sourceSeen;
     this.via = leaf.via;
     this.masqueraded = leaf.masqueraded;
-    this.explanation = leaf.explanation;
+    this.#explanation = leaf.explanation;
+    // Defined here, in the key order the branch has always had (JSON reports print it so).
+    Object.defineProperty(this, "explanation", SimBranch.#explanationAccessor);
     this.#raw = leaf.trace;
     Object.defineProperty(this, "trace", SimBranch.#traceAccessor);
     if (leaf.dns) this.dns = leaf.dns;
   }
+
+  static readonly #explanationAccessor: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: SimBranch): string {
+      const e = this.#explanation;
+      if (typeof e === "string") return e;
+      return (this.#explanation = e());
+    },
+    set(this: SimBranch, v: string): void {
+      this.#explanation = v;
+    },
+  };
 
   // One getter/setter pair shared by every branch.
   static readonly #traceAccessor: PropertyDescriptor = {

@@ -148,7 +148,8 @@ export class Path {
   result: ClientResult | null = null;
   signal: Signal = "none";
   replyFrom: Endpoint4 | null = null;
-  explanation = "";
+  /** The branch's sentence, or what makes it when read (a connected branch's, usually never read). */
+  explanation: string | (() => string) = "";
 
   constructor(
     p: number,

@@ -18,7 +18,7 @@ import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
-import { CtEvent, PacketEvent, type Path, StepsEvent } from "./path.js";
+import { CtEvent, type NatRecord, PacketEvent, type Path, StepsEvent } from "./path.js";
 import type { NextHop } from "./routing.js";
 
 export interface WalkHost {
@@ -84,6 +84,44 @@ function markingJump(b: EvalBranch): { chain: string; reason: string } | null {
   return null;
 }
 
+/**
+ * The sentence of a connected branch, as a function that makes it: it reads only what the branch
+ * settled before it ended (nothing changes a finished path), not the path itself, so a branch whose
+ * trace was dropped keeps none of it alive through this.
+ */
+function connectedSentence(
+  clientName: string,
+  proto: number,
+  deliveredTo: Path["deliveredTo"],
+  sourceSeen: Path["sourceSeen"],
+  nat: readonly NatRecord[],
+  markedBy: Path["markedBy"],
+  marked: readonly string[],
+  replyFrom: Endpoint4,
+): () => string {
+  return () => {
+    const server = deliveredTo ? displayName(deliveredTo.host) : "the server";
+    const to = deliveredTo ? `${server} (${deliveredTo.ip}:${deliveredTo.port})` : server;
+    const dnat = nat.find((n) => n.phase === "request" && n.kind === "DNAT");
+    const snat = nat.find((n) => n.phase === "request" && n.kind === "SNAT");
+    let how = "";
+    if (dnat) how += ` after ${displayName(dnat.host)} DNATed ${dnat.before} to ${dnat.after} (${dnat.chain})`;
+    if (snat) {
+      // The masquerade is decided where the packet was marked: name that rule, it is the "why".
+      const mark = markedBy.find((m) => m.host === snat.host);
+      how += `${dnat ? " and" : " after"} ${displayName(snat.host)} masqueraded the source to ${snat.after.replace(/:\d+$/, "")} (${snat.chain})`;
+      if (mark) how += ` because ${mark.chain} marked it (${mark.reason})`;
+    }
+    // Forwarded through a Service without SNAT: say why not, it is what `masqueraded` asks.
+    const unmasked = dnat && !snat ? (marked.includes(dnat.host) ? " (marked for masquerade, but no MASQUERADE rule matched)" : " (no rule marked it for masquerade)") : "";
+    const seen = sourceSeen ? `, so ${server} saw the connection come from ${sourceSeen.ip}${unmasked}` : "";
+    // A client that talked to a Service address gets its answer from that address, never from the
+    // pod: conntrack on the DNATing node rewrites the reply's source.
+    const back = dnat && `${replyFrom.ip}:${replyFrom.port}` === dnat.before ? `, and ${displayName(dnat.host)}'s conntrack sent the reply back from ${dnat.before}` : "";
+    return `${clientName} ${proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}${back}`;
+  };
+}
+
 interface Continuation {
   (pkt: Packet, path: Path): void;
 }
@@ -131,7 +169,7 @@ export class Walk {
     this.output(wh, pkt, path);
   }
 
-  private finish(path: Path, result: ClientResult, signal: Signal, explanation: string, replyFrom: Path["replyFrom"] = null): void {
+  private finish(path: Path, result: ClientResult, signal: Signal, explanation: Path["explanation"], replyFrom: Path["replyFrom"] = null): void {
     path.result = result;
     path.signal = signal;
     path.explanation = explanation;
@@ -582,6 +620,10 @@ export class Walk {
     const table = tables[i]!;
     const isNat = table === "nat";
     if (isNat && !(pkt.ct && pkt.ctNew)) return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
+    // A table the ruleset lacks accepts the packet untouched, with no trace; skipping it is the
+    // same walk (kube-proxy nodes have no raw or mangle table: about half of a probe's tables).
+    // Not so for nat: a missing nat table still decides a null binding (applyBranch).
+    if (!isNat && !wh.ruleset.tables.has(table)) return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
     const srcSide = hook === "POSTROUTING" || hook === "INPUT";
     if (isNat && pkt.ct && (srcSide ? pkt.ct.srcManipDone : pkt.ct.dstManipDone)) {
       return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
@@ -913,7 +955,9 @@ export class Walk {
       return;
     }
     if (pkt.proto === PROTO_TCP) this.completeHandshake(path);
-    this.finish(path, "connected", pkt.proto === PROTO_TCP ? "syn-ack" : "udp-reply", this.connectedSentence(path, from), from);
+    // Made when read: most branches connect as expected, and their sentence is never printed.
+    const sentence = connectedSentence(this.clientName, this.sock.proto, path.deliveredTo, path.sourceSeen, path.nat, path.markedBy, path.marked, from);
+    this.finish(path, "connected", pkt.proto === PROTO_TCP ? "syn-ack" : "udp-reply", sentence, from);
   }
 
   /**
@@ -926,28 +970,6 @@ export class Walk {
     for (const table of path.ctLayers().values()) {
       for (const e of table.own) if (e.proto === PROTO_TCP && e.seenReply && e.tcpState === "SYN_RECV") e.tcpState = "ESTABLISHED";
     }
-  }
-
-  private connectedSentence(path: Path, replyFrom: Endpoint4): string {
-    const server = path.deliveredTo ? displayName(path.deliveredTo.host) : "the server";
-    const to = path.deliveredTo ? `${server} (${path.deliveredTo.ip}:${path.deliveredTo.port})` : server;
-    const dnat = path.nat.find((n) => n.phase === "request" && n.kind === "DNAT");
-    const snat = path.nat.find((n) => n.phase === "request" && n.kind === "SNAT");
-    let how = "";
-    if (dnat) how += ` after ${displayName(dnat.host)} DNATed ${dnat.before} to ${dnat.after} (${dnat.chain})`;
-    if (snat) {
-      // The masquerade is decided where the packet was marked: name that rule, it is the "why".
-      const mark = path.markedBy.find((m) => m.host === snat.host);
-      how += `${dnat ? " and" : " after"} ${displayName(snat.host)} masqueraded the source to ${snat.after.replace(/:\d+$/, "")} (${snat.chain})`;
-      if (mark) how += ` because ${mark.chain} marked it (${mark.reason})`;
-    }
-    // Forwarded through a Service without SNAT: say why not, it is what `masqueraded` asks.
-    const unmasked = dnat && !snat ? (path.marked.includes(dnat.host) ? " (marked for masquerade, but no MASQUERADE rule matched)" : " (no rule marked it for masquerade)") : "";
-    const seen = path.sourceSeen ? `, so ${server} saw the connection come from ${path.sourceSeen.ip}${unmasked}` : "";
-    // A client that talked to a Service address gets its answer from that address, never from the
-    // pod: conntrack on the DNATing node rewrites the reply's source.
-    const back = dnat && `${replyFrom.ip}:${replyFrom.port}` === dnat.before ? `, and ${displayName(dnat.host)}'s conntrack sent the reply back from ${dnat.before}` : "";
-    return `${this.clientName} ${this.sock.proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}${back}`;
   }
 
   /** Why the reply came from the wrong address: where the DNAT happened and why no SNAT followed. */

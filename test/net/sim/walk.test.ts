@@ -109,6 +109,19 @@ describe("a branch's trace", () => {
     expect(Object.keys(JSON.parse(JSON.stringify(b)))).toEqual(Object.keys(b));
   });
 
+  it("has its explanation, made when first read, in the same place: JSON, copies, structured clones", () => {
+    const b = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches[0]!;
+    expect(b.result).toBe("connected");
+    const keys = ["probability", "choices", "result", "signal", "replyFrom", "deliveredTo", "sourceSeen", "via", "masqueraded", "explanation", "trace"];
+    expect(Object.keys(b)).toEqual(keys);
+    expect(b.explanation).toMatch(/^c connected to (s\d) \(10\.9\.9\.9:80\), so \1 saw the connection come from 203\.0\.113\.7$/);
+    expect(JSON.parse(JSON.stringify(b)).explanation).toBe(b.explanation);
+    expect({ ...b }.explanation).toBe(b.explanation);
+    expect(structuredClone(b).explanation).toBe(b.explanation);
+    b.explanation = "replaced";
+    expect(b.explanation).toBe("replaced");
+  });
+
   it("is one accessor shared by every branch (per-branch closures kept every trace of a run alive)", () => {
     const net = new SimNetwork(ecmpNet());
     const a = net.probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
