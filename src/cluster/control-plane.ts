@@ -9,7 +9,7 @@ import type { NodeDecl, World } from "../world/model.js";
 import { deriveEndpointSlices } from "../world/controllers.js";
 import { assignLoadBalancerIPs, loadBalancerRoutes, type LbRoute } from "../kube/cloud.js";
 import { buildZone, type DnsZone } from "../kube/dns.js";
-import { nodeTables } from "../kube/proxier/index.js";
+import { ClusterNodeTables } from "../kube/proxier/index.js";
 import { proxierConfigFor } from "../kube/node-rules.js";
 import type { ClusterRuntime } from "../kube/runtime.js";
 import type { Topology } from "../net/topology.js";
@@ -46,7 +46,12 @@ export class ControlPlane {
   rules(node: string): string {
     const frozen = this.runtime.stoppedProxies.get(node);
     if (frozen !== undefined) return frozen;
-    return this.memo(`rules:${node}`, () => nodeTables(this.services(), this.slices(), proxierConfigFor(this.liveWorld(), node)));
+    return this.memo(`rules:${node}`, () => this.nodeTables().forNode(proxierConfigFor(this.liveWorld(), node)));
+  }
+
+  /** Every node's kube-proxy sync of this world, each written once for the nodes it cannot differ between. */
+  private nodeTables(): ClusterNodeTables {
+    return this.memo("nodeTables", () => new ClusterNodeTables(this.services(), this.slices()));
   }
 
   lbRoutes(): LbRoute[] {

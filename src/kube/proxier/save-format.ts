@@ -9,7 +9,7 @@
 
 import type { EndpointSlice, Service } from "../../world/k8s.js";
 import type { ProxierConfig } from "./config.js";
-import { proxierFamily, writeRestore } from "./writer.js";
+import { type NodeReads, proxierFamily, writeRestore } from "./writer.js";
 import { formatExactHalfEven } from "./names.js";
 
 export interface JumpRule {
@@ -196,8 +196,41 @@ const TABLES_MAX = 64;
 const tablesByRestore: Record<4 | 6, Map<string, Map<string, string>>> = { 4: new Map(), 6: new Map() };
 
 export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, table?: "filter" | "nat"): string {
-  const family = proxierFamily(cfg);
-  const restore = writeRestore(services, slices, cfg);
+  return tablesOfRestore(writeRestore(services, slices, cfg), proxierFamily(cfg), table);
+}
+
+/**
+ * nodeTables for the nodes of one cluster (one set of Services and EndpointSlices), written once
+ * for all the nodes it cannot differ between: when a node's sync read nothing of its node (see
+ * NodeReads), every node of that IP family with the same cluster-wide configuration gets the
+ * very same text (in the bench suite, half of all syncs). Each node's text is still exactly its
+ * own nodeTables.
+ */
+export class ClusterNodeTables {
+  /** Cluster-wide configuration key → the text every node with it writes, or null: node-specific. */
+  private readonly byConfig = new Map<string, string | null>();
+
+  constructor(
+    private readonly services: Service[],
+    private readonly slices: EndpointSlice[],
+  ) {}
+
+  forNode(cfg: ProxierConfig): string {
+    const family = proxierFamily(cfg);
+    // Everything but the node's own name and addresses (the family stands for the addresses'
+    // one cluster-wide effect).
+    const key = `${family} ${JSON.stringify({ ...cfg, nodeName: "", nodeIPs: [] })}`;
+    const shared = this.byConfig.get(key);
+    if (shared != null) return shared;
+    const reads: NodeReads = { nodeSpecific: true };
+    const text = tablesOfRestore(writeRestore(this.services, this.slices, cfg, reads), family, undefined);
+    // Whether a sync is node-specific depends only on this key, the Services and the slices.
+    if (shared === undefined) this.byConfig.set(key, reads.nodeSpecific ? null : text);
+    return text;
+  }
+}
+
+function tablesOfRestore(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined): string {
   if (restore.length > NORMALIZE_TEXT_MAX) return saveTables(restore, family, table, normalizeRule);
   const byText = tablesByRestore[family];
   let byTable = byText.get(restore);

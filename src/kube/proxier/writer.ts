@@ -71,10 +71,21 @@ function collectServicePorts(services: Service[], family: Family, rememberNames:
  */
 const SMALL_CLUSTER_SERVICES = 200;
 
-export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig): string {
+/**
+ * What a sync read of its own node beyond the cluster-wide configuration (proxierFamily aside):
+ * which endpoints are local (a Local traffic policy), the node's addresses (--nodeport-addresses
+ * CIDRs, a loadBalancerSourceRanges firewall that lets the node's own traffic in). When none was
+ * read, every node of the family with the same cluster-wide configuration writes the same text.
+ */
+export interface NodeReads {
+  nodeSpecific: boolean;
+}
+
+export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, reads?: NodeReads): string {
   const family = proxierFamily(cfg);
   const isIPv6 = family === 6;
   const npa = nodePortAddresses(cfg, family);
+  let nodeSpecific = !npa.matchAll;
   // NewProxier turns localhost NodePorts off when --nodeport-addresses excludes 127.0.0.1.
   const localhostNodePorts = cfg.localhostNodePorts && !isIPv6 && npa.containsIPv4Loopback;
   const mark = cfg.masqueradeMark;
@@ -125,6 +136,7 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
     const mp = ` -m ${proto} -p ${proto}`;
     const dport = ` --dport ${sp.port}`;
     const sepComment = largeClusterMode ? "" : ` -m comment --comment ${spn}`;
+    if (usesLocalEndpoints(sp)) nodeSpecific = true;
     const cats = categorizeEndpoints(endpointsOf(portSources[portIndex], cfg.nodeName), usesClusterEndpoints(sp), usesLocalEndpoints(sp));
     const hasEndpoints = cats.hasAnyEndpoints;
     const clusterPolicyChain = sp.chains.svc;
@@ -251,6 +263,7 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
 
     // loadBalancerSourceRanges firewall.
     if (usesFWChain) {
+      nodeSpecific = true;
       natChains.line`:${fwChain} - [0:0]`;
       const args = `-A ${fwChain} -m comment --comment "${spn} loadbalancer IP"`;
       let allowFromNode = false;
@@ -307,6 +320,7 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   filterRules.line`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`;
   filterRules.line`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`;
 
+  if (reads !== undefined) reads.nodeSpecific = nodeSpecific;
   // Each section decoded on its own and joined by concatenation: no buffer of the whole text.
   return "*filter\n" + filterChains.finish() + filterRules.finish() + "COMMIT\n*nat\n" + natChains.finish() + natRules.finish() + "COMMIT\n";
 }
