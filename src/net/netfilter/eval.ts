@@ -22,14 +22,53 @@ interface Frame {
 interface State {
   prob: number;
   pkt: PacketView;
+  /** The call stack: frames[0 .. depth) (the arrays may hold stale entries beyond). */
   frames: Frame[];
+  depth: number;
+  /** The rules met: steps[0 .. nsteps). */
   steps: RuleStep[];
+  nsteps: number;
+  /** NO_CHOICES / NO_RECENT until the first write (most evaluations make none). */
   choices: string[];
   recent: RecentUpdate[];
   notrack: boolean;
   /** Resume inside the current rule at this matcher (after a statistic split). */
   matchFrom: number;
+  /**
+   * The evaluation's first state works in the module's scratch frames and steps (a table run is
+   * synchronous and never re-entered); a split's other states have their own arrays.
+   */
+  scratch: boolean;
 }
+
+// A probe runs a few dozen tables per branch, and most of what one evaluation used to allocate
+// (a work list, a frame per chain entered, a steps array grown from empty) was garbage at once:
+// the table runs were the largest allocator of a whole run. The first state reuses these; a leaf
+// takes an exact-size copy of its steps. (Counted, not truncated: `length = 0` would free the
+// arrays' storage, to be grown again by the next evaluation.)
+const scratchFrames: Frame[] = [];
+const framePool: Frame[] = [];
+const scratchSteps: RuleStep[] = [];
+const workList: State[] = [];
+const scratchLeaves: EvalBranch[] = [];
+let leafCount = 0;
+const scratchState: State = {
+  prob: 1,
+  pkt: { src: 0, dst: 0, proto: 0, sport: 0, dport: 0, mark: 0, inIface: null, outIface: null },
+  frames: scratchFrames,
+  depth: 0,
+  steps: scratchSteps,
+  nsteps: 0,
+  choices: [],
+  recent: [],
+  notrack: false,
+  matchFrom: 0,
+  scratch: true,
+};
+// Shared empty lists for leaves that made no choice and no `-m recent` update. Callers only read
+// a branch (EvalBranch is never changed after evaluation); writers here replace, never push.
+const NO_CHOICES: string[] = [];
+const NO_RECENT: RecentUpdate[] = [];
 
 /** Far beyond any real ruleset; only reachable through a bug, since loops are refused at load. */
 const MAX_DEPTH = 4096;
@@ -43,11 +82,30 @@ export function runTableLinear(ruleset: Ruleset, table: TableName, hook: HookNam
   return evaluate(ruleset, table, hook, pkt, ctx, false);
 }
 
-function frameFor(chain: Chain, pkt: PacketView, useIndex: boolean): Frame {
-  if (useIndex && chain.rules.length >= INDEX_MIN_RULES) {
-    return { chain, cand: chainIndex(chain).candidates(pkt.dst, ((pkt.proto << 16) | pkt.dport) >>> 0), pos: 0 };
+function candidatesFor(chain: Chain, pkt: PacketView, useIndex: boolean): readonly number[] | null {
+  return useIndex && chain.rules.length >= INDEX_MIN_RULES ? chainIndex(chain).candidates(pkt.dst, ((pkt.proto << 16) | pkt.dport) >>> 0) : null;
+}
+
+/** Enters `chain`: pushes its frame (a pooled one for the scratch state). */
+function pushFrame(st: State, chain: Chain, useIndex: boolean): void {
+  const cand = candidatesFor(chain, st.pkt, useIndex);
+  const depth = st.depth++;
+  if (!st.scratch) {
+    st.frames[depth] = { chain, cand, pos: 0 };
+    return;
   }
-  return { chain, cand: null, pos: 0 };
+  let f = framePool[depth];
+  if (f === undefined) framePool[depth] = f = { chain, cand, pos: 0 };
+  else {
+    f.chain = chain;
+    f.cand = cand;
+    f.pos = 0;
+  }
+  st.frames[depth] = f;
+}
+
+function addStep(st: State, step: RuleStep): void {
+  st.steps[st.nsteps++] = step;
 }
 
 function endPos(f: Frame): number {
@@ -58,12 +116,23 @@ function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: P
   const table = ruleset.tables.get(tableName);
   const start = table?.chains.get(hook);
   if (!table || !start || !start.builtin) return acceptUntouched(pkt.mark);
-  const leaves: EvalBranch[] = [];
-  const work: State[] = [
-    { prob: 1, pkt, frames: [frameFor(start, pkt, useIndex)], steps: [], choices: [], recent: [], notrack: false, matchFrom: 0 },
-  ];
-  while (work.length) run(work.pop()!, table, tableName, ctx, useIndex, work, leaves);
-  return leaves;
+  const first = scratchState;
+  first.prob = 1;
+  first.pkt = pkt;
+  first.depth = 0;
+  first.nsteps = 0;
+  first.choices = NO_CHOICES;
+  first.recent = NO_RECENT;
+  first.notrack = false;
+  first.matchFrom = 0;
+  pushFrame(first, start, useIndex);
+  // Splits push their other states here; they run after the first one has finished.
+  workList.length = 0;
+  leafCount = 0;
+  run(first, table, tableName, ctx, useIndex);
+  while (workList.length > 0) run(workList.pop()!, table, tableName, ctx, useIndex);
+  // Exact-size: a list grown by push keeps room for 16.
+  return leafCount === 1 ? [scratchLeaves[0]!] : scratchLeaves.slice(0, leafCount);
 }
 
 // A table the ruleset lacks accepts without a trace. Half of a probe's evaluations are such
@@ -86,12 +155,15 @@ function clone(st: State): State {
   return {
     prob: st.prob,
     pkt: st.pkt,
-    frames: st.frames.map((f) => ({ chain: f.chain, cand: f.cand, pos: f.pos })),
-    steps: st.steps.slice(),
+    frames: st.frames.slice(0, st.depth).map((f) => ({ chain: f.chain, cand: f.cand, pos: f.pos })),
+    depth: st.depth,
+    steps: st.steps.slice(0, st.nsteps),
+    nsteps: st.nsteps,
     choices: st.choices.slice(),
-    recent: st.recent.slice(),
+    recent: st.recent === NO_RECENT ? NO_RECENT : st.recent.slice(),
     notrack: st.notrack,
     matchFrom: 0,
+    scratch: false,
   };
 }
 
@@ -104,7 +176,8 @@ function leafOf(st: State, verdict: EvalBranch["verdict"], nat: NatAction | null
     nat,
     recentUpdates: st.recent,
     choices: st.choices,
-    steps: st.steps,
+    // The scratch steps are reused by the next evaluation: the leaf keeps a copy.
+    steps: st.scratch ? st.steps.slice(0, st.nsteps) : st.steps,
   };
   // Same keys, in the same order, as callers have always seen (rejectWith, notrack only when set).
   if (st.notrack) b.notrack = true;
@@ -130,19 +203,23 @@ function policyStep(tableName: TableName, chain: Chain, policy: string): RuleSte
   return step;
 }
 
-function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, useIndex: boolean, work: State[], leaves: EvalBranch[]): void {
+function addLeaf(b: EvalBranch): void {
+  scratchLeaves[leafCount++] = b;
+}
+
+function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, useIndex: boolean): void {
   for (;;) {
-    const f = st.frames[st.frames.length - 1]!;
+    const f = st.frames[st.depth - 1]!;
     const chain = f.chain;
     if (f.pos >= endPos(f)) {
       if (chain.builtin) {
         const policy = chain.policy ?? "ACCEPT";
-        st.steps.push(policyStep(tableName, chain, policy));
-        leaves.push(leafOf(st, policy, null, undefined));
+        addStep(st, policyStep(tableName, chain, policy));
+        addLeaf(leafOf(st, policy, null, undefined));
         return;
       }
       // The end of a user chain returns to the rule after the jump.
-      st.frames.pop();
+      st.depth--;
       continue;
     }
     const ri = f.cand ? f.cand[f.pos]! : f.pos;
@@ -166,9 +243,10 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         const alt = clone(st);
         alt.prob *= 1 - m.p;
         alt.choices.push(`${chain.name} rule ${ri + 1} (${m.label}) not taken`);
-        alt.frames[alt.frames.length - 1]!.pos++;
-        work.push(alt);
+        alt.frames[alt.depth - 1]!.pos++;
+        workList.push(alt);
         st.prob *= m.p;
+        if (st.choices === NO_CHOICES) st.choices = [];
         st.choices.push(`${chain.name} rule ${ri + 1} (${m.label}) taken`);
       } else {
         // xt_recent updates its list as soon as it is evaluated, even if a later match fails.
@@ -187,56 +265,60 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
     const t = rule.target;
     switch (t.kind) {
       case "none":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "count"));
+        addStep(st, ruleStep(tableName, chain, ri, rule, "count"));
         continue;
       case "accept":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "accept"));
-        leaves.push(leafOf(st, "ACCEPT", null, undefined));
+        addStep(st, ruleStep(tableName, chain, ri, rule, "accept"));
+        addLeaf(leafOf(st, "ACCEPT", null, undefined));
         return;
       case "drop":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "drop"));
-        leaves.push(leafOf(st, "DROP", null, undefined));
+        addStep(st, ruleStep(tableName, chain, ri, rule, "drop"));
+        addLeaf(leafOf(st, "DROP", null, undefined));
         return;
       case "reject":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "reject"));
-        leaves.push(leafOf(st, "REJECT", null, t.with));
+        addStep(st, ruleStep(tableName, chain, ri, rule, "reject"));
+        addLeaf(leafOf(st, "REJECT", null, t.with));
         return;
       case "return":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "return"));
-        if (st.frames.length === 1) {
+        addStep(st, ruleStep(tableName, chain, ri, rule, "return"));
+        if (st.depth === 1) {
           // RETURN in a built-in chain: its policy applies.
           f.pos = endPos(f);
           continue;
         }
-        st.frames.pop();
+        st.depth--;
         continue;
       case "jump":
       case "goto": {
-        st.steps.push(ruleStep(tableName, chain, ri, rule, t.kind));
+        addStep(st, ruleStep(tableName, chain, ri, rule, t.kind));
         const target = table.chains.get(t.chain)!;
-        if (st.frames.length >= MAX_DEPTH) throw new Error(`netfilter: chain nesting deeper than ${MAX_DEPTH} at ${chain.name}`);
-        const nf = frameFor(target, st.pkt, useIndex);
-        if (t.kind === "jump") st.frames.push(nf);
-        else if (st.frames.length === 1) {
+        if (st.depth >= MAX_DEPTH) throw new Error(`netfilter: chain nesting deeper than ${MAX_DEPTH} at ${chain.name}`);
+        if (t.kind === "jump") pushFrame(st, target, useIndex);
+        else if (st.depth === 1) {
           // goto from a built-in chain: when the target returns, the built-in's policy applies.
           f.pos = endPos(f);
-          st.frames.push(nf);
-        } else st.frames[st.frames.length - 1] = nf;
+          pushFrame(st, target, useIndex);
+        } else {
+          // goto replaces the current frame. A pooled frame is not reused in place: the one
+          // pushFrame takes for this depth is the frame being replaced, which is what we want.
+          st.depth--;
+          pushFrame(st, target, useIndex);
+        }
         continue;
       }
       case "nat":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, NAT_ACTION[t.action.kind]));
-        leaves.push(leafOf(st, "ACCEPT", t.action, undefined));
+        addStep(st, ruleStep(tableName, chain, ri, rule, NAT_ACTION[t.action.kind]));
+        addLeaf(leafOf(st, "ACCEPT", t.action, undefined));
         return;
       case "mark":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "mark"));
+        addStep(st, ruleStep(tableName, chain, ri, rule, "mark"));
         st.pkt = { ...st.pkt, mark: (((st.pkt.mark & ~t.mask) ^ t.value) >>> 0) };
         continue;
       case "log":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, t.name.toLowerCase()));
+        addStep(st, ruleStep(tableName, chain, ri, rule, t.name.toLowerCase()));
         continue;
       case "notrack":
-        st.steps.push(ruleStep(tableName, chain, ri, rule, "notrack"));
+        addStep(st, ruleStep(tableName, chain, ri, rule, "notrack"));
         st.notrack = true;
         continue;
     }

@@ -88,7 +88,9 @@ export function cloneEntry(e: CtEntry): CtEntry {
 }
 
 export class CtTable {
-  private readonly index = new Map<number, IndexSlot>();
+  // Made on the first confirm: a branch opens a layer on every host it crosses and on every fork,
+  // and most layers never file an entry.
+  private index: Map<number, IndexSlot> | null = null;
   /** Entries owned by this layer (confirmed here, or copied here before a change). */
   readonly own: CtEntry[] = [];
 
@@ -97,6 +99,7 @@ export class CtTable {
   lookup(proto: number, src: number, sport: number, dst: number, dport: number): CtHit | undefined {
     const key = tupleHash(proto, src, sport, dst, dport);
     for (let t: CtTable | null = this; t; t = t.parent) {
+      if (t.index === null) continue;
       for (let s: IndexSlot | null | undefined = t.index.get(key); s; s = s.next) {
         if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
       }
@@ -106,7 +109,8 @@ export class CtTable {
 
   private file(t: Tuple, proto: number, hit: CtHit): void {
     const key = tupleHash(proto, t.src, t.sport, t.dst, t.dport);
-    const first = this.index.get(key);
+    const index = (this.index ??= new Map());
+    const first = index.get(key);
     // A tuple filed again replaces its earlier slot, as a map keyed by the tuple would.
     for (let s: IndexSlot | null | undefined = first; s; s = s.next) {
       if (s.src === t.src && s.dst === t.dst && s.sport === t.sport && s.dport === t.dport && s.proto === proto) {
@@ -114,7 +118,7 @@ export class CtTable {
         return;
       }
     }
-    this.index.set(key, { hit, proto, src: t.src, sport: t.sport, dst: t.dst, dport: t.dport, next: first ?? null });
+    index.set(key, { hit, proto, src: t.src, sport: t.sport, dst: t.dst, dport: t.dport, next: first ?? null });
   }
 
   /** Is this reply tuple already taken (a NAT clash the kernel would avoid by picking another port)? */

@@ -194,7 +194,7 @@ export class SimNetwork {
     if (dst < 0) throw new Error(`probe to ${JSON.stringify(req.dst)}: not an IPv4 address`);
     const sport = req.sport ?? this.allocatePort();
     const now = ++this.clock;
-    for (const wh of this.hosts.values()) wh.ctx.now = now;
+    this.hosts.forEach((wh) => (wh.ctx.now = now));
 
     const h = client.host;
     const rt = h.routes.lookup(dst);
@@ -222,7 +222,7 @@ export class SimNetwork {
       }
       for (const leaf of walk.leaves) {
         branches.push(this.toBranch(leaf));
-        for (const [host, layer] of leaf.ctLayers()) CtTable.mergeInto(this.ctBase.get(host)!, layer);
+        leaf.ctLayers().forEach((layer, host) => CtTable.mergeInto(this.ctBase.get(host)!, layer));
         next.push({ p: leaf.p, recent: leaf.recent, label: leaf.choices.filter((c) => !c.startsWith("earlier: ")) });
       }
     }

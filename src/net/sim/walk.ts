@@ -967,9 +967,9 @@ export class Walk {
    * connect. Only this branch's own entries (those the SYN-ACK updated) are touched.
    */
   private completeHandshake(path: Path): void {
-    for (const table of path.ctLayers().values()) {
+    path.ctLayers().forEach((table) => {
       for (const e of table.own) if (e.proto === PROTO_TCP && e.seenReply && e.tcpState === "SYN_RECV") e.tcpState = "ESTABLISHED";
-    }
+    });
   }
 
   /** Why the reply came from the wrong address: where the DNAT happened and why no SNAT followed. */
