@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // import.meta in the sources (the worker and lab agent are found next to the running bundle; the
@@ -19,9 +20,13 @@ import { fileURLToPath } from "node:url";
 const importMetaBanner =
   "var __svcspecImportMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href };";
 
+// `node scripts/build.mjs --outdir DIR` builds elsewhere than dist/ (to compare builds).
+const outdirFlag = process.argv.indexOf("--outdir");
+const outdir = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : "dist";
+
 const common = {
   metafile: true,
-  outdir: "dist",
+  outdir,
   bundle: true,
   // No keepNames: it wraps every closure creation in a call (the rule compiler makes closures
   // per rule), and nothing reads function or class names.
@@ -84,24 +89,24 @@ const workers = await build({
     ...(existsSync("src/lab/agent.ts") ? { "lab-agent": "src/lab/agent.ts" } : {}),
   },
 });
-writeFileSync("dist/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
+writeFileSync(`${outdir}/package.json`, JSON.stringify({ type: "commonjs" }) + "\n");
 
 // The launcher names the cache after the bundle's content: a rebuilt bundle never meets an
 // old cache. (V8 itself rejects a cache made by another node binary or other V8 flags.)
-const bundleHash = createHash("sha256").update(readFileSync("dist/svcspec.cjs")).digest("hex").slice(0, 16);
+const bundleHash = createHash("sha256").update(readFileSync(`${outdir}/svcspec.cjs`)).digest("hex").slice(0, 16);
 const launcher = readFileSync(fileURLToPath(new URL("./launcher.cjs", import.meta.url)), "utf8").replace("__SVCSPEC_BUNDLE_HASH__", bundleHash);
-writeFileSync("dist/svcspec.js", launcher);
-chmodSync("dist/svcspec.js", 0o755);
+writeFileSync(`${outdir}/svcspec.js`, launcher);
+chmodSync(`${outdir}/svcspec.js`, 0o755);
 
 // Outputs of earlier builds: chunks of the former code-split build (their names carry a content
 // hash) and code caches of other bundles; drop those this build did not write.
-const written = new Set([...Object.keys(workers.metafile.outputs), ...Object.keys(cli.metafile.outputs)].map((p) => p.replace(/^dist\//, "")));
-for (const f of readdirSync("dist")) {
-  if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) && !written.has(f)) rmSync(`dist/${f}`, { force: true });
-  if (/^svcspec\.cjs\..*\.cache$/.test(f)) rmSync(`dist/${f}`, { force: true });
+const written = new Set([...Object.keys(workers.metafile.outputs), ...Object.keys(cli.metafile.outputs)].map((p) => basename(p)));
+for (const f of readdirSync(outdir)) {
+  if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) && !written.has(f)) rmSync(join(outdir, f), { force: true });
+  if (/^svcspec\.cjs\..*\.cache$/.test(f)) rmSync(join(outdir, f), { force: true });
 }
 
 // Warm the code cache with one real run (the functions a run compiles go into the cache);
 // a failure here only means the first user run writes it instead.
 const warmSpec = fileURLToPath(new URL("./warm.svcspec", import.meta.url));
-spawnSync(process.execPath, ["dist/svcspec.js", "run", warmSpec, "--no-color"], { stdio: "ignore" });
+spawnSync(process.execPath, [join(outdir, "svcspec.js"), "run", warmSpec, "--no-color"], { stdio: "ignore" });
