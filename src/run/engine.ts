@@ -20,6 +20,11 @@ export interface ProbeHints {
 export interface Engine {
   readonly name: "sim" | "kernel";
   probe(req: ProbeRequest, hints?: ProbeHints): Promise<ProbeOutcome>;
+  /**
+   * The same answer as `probe`, returned at once, for engines that compute it synchronously
+   * (the simulator): a scenario's probes then cost no promise and no microtask turn each.
+   */
+  probeNow?(req: ProbeRequest): ProbeOutcome;
   conntrackList(host: string): Promise<string>;
   routesText(host: string): Promise<string>;
   hairpinText(host: string): Promise<string>;
@@ -35,6 +40,7 @@ export const simEngine: EngineFactory = async (topology, opts) => {
   return {
     name: "sim",
     probe: async (req) => net.probe(req),
+    probeNow: (req) => net.probe(req),
     conntrackList: async (h) => net.conntrackList(h),
     routesText: async (h) => net.routesText(h),
     hairpinText: async (h) => net.hairpinText(h),
