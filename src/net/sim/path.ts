@@ -5,7 +5,7 @@
 
 import type { HookName, RecentLists, RuleStep, TableName } from "../netfilter/api.js";
 import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
-import { fmtEp } from "./addr.js";
+import { fmtEp, fmtIp } from "./addr.js";
 import { describe, type Packet, type PacketHead, packetHead } from "./packet.js";
 import { type CtEntry, CtTable } from "./conntrack.js";
 
@@ -50,28 +50,44 @@ export class StepsEvent extends LazyEvent {
 }
 
 /**
- * A conntrack event: a sentence (`lead`) and the entry's two tuples, copied as numbers when the
+ * A conntrack event: a sentence (host and `what`) and the entry's two tuples, copied as numbers when the
  * event happened (the entry changes later) and formatted only when the trace is read: every
  * packet meets conntrack on every host, and printing four endpoints was most of its cost.
  */
 export class CtEvent extends LazyEvent {
-  private readonly tuples: readonly number[];
+  // The tuples as fields, not an array: one allocation per event instead of two.
+  private readonly os: number;
+  private readonly osp: number;
+  private readonly od: number;
+  private readonly odp: number;
+  private readonly rs: number;
+  private readonly rsp: number;
+  private readonly rd: number;
+  private readonly rdp: number;
 
   constructor(
     readonly phase: TracePhase,
     readonly host: string,
-    readonly lead: string,
+    readonly hostDisplay: string,
+    /** What happened, after the host's name: "conntrack confirms", "conntrack PREROUTING: reply of"... */
+    readonly what: string,
     e: CtEntry,
   ) {
     super();
     const o = e.orig;
     const r = e.reply;
-    this.tuples = [o.src, o.sport, o.dst, o.dport, r.src, r.sport, r.dst, r.dport];
+    this.os = o.src;
+    this.osp = o.sport;
+    this.od = o.dst;
+    this.odp = o.dport;
+    this.rs = r.src;
+    this.rsp = r.sport;
+    this.rd = r.dst;
+    this.rdp = r.dport;
   }
 
   expand(out: TraceEvent[]): void {
-    const t = this.tuples;
-    const text = `${this.lead} [${fmtEp(t[0]!, t[1]!)} → ${fmtEp(t[2]!, t[3]!)} | reply ${fmtEp(t[4]!, t[5]!)} → ${fmtEp(t[6]!, t[7]!)}]`;
+    const text = `${this.hostDisplay} ${this.what} [${fmtEp(this.os, this.osp)} → ${fmtEp(this.od, this.odp)} | reply ${fmtEp(this.rs, this.rsp)} → ${fmtEp(this.rd, this.rdp)}]`;
     out.push({ phase: this.phase, host: this.host, kind: "conntrack", text });
   }
 }
@@ -101,6 +117,81 @@ export class PacketEvent extends LazyEvent {
   }
 }
 
+/**
+ * A routing decision: "<host>: <dst> is local", "<host>: [forward ]<dst> via <gw|link> dev <dev>".
+ * Every hop makes one or two, so the addresses are kept as numbers until the trace is read.
+ */
+export class RouteEvent extends LazyEvent {
+  constructor(
+    readonly phase: TracePhase,
+    readonly host: string,
+    readonly hostDisplay: string,
+    readonly forward: boolean,
+    readonly dst: number,
+    readonly gw: number,
+    /** The egress device, or null for a local destination. */
+    readonly dev: string | null,
+  ) {
+    super();
+  }
+
+  expand(out: TraceEvent[]): void {
+    const text =
+      this.dev === null
+        ? `${this.hostDisplay}: ${fmtIp(this.dst)} is local`
+        : `${this.hostDisplay}: ${this.forward ? "forward " : ""}${fmtIp(this.dst)} via ${this.gw ? fmtIp(this.gw) : "link"} dev ${this.dev}`;
+    out.push({ phase: this.phase, host: this.host, kind: "route", text });
+  }
+}
+
+/**
+ * A frame leaving on a wire or bridge port: "<host> <dev>[ port <port>] → <peer host> <peer dev>"
+ * (kind "interface"), or a bridge forwarding out of a port: "<host>: <bridge> bridges out of
+ * <port> → <peer host> <peer dev>" (kind "bridge"). Its pieces are joined when the trace is read.
+ */
+export class HopEvent extends LazyEvent {
+  constructor(
+    readonly phase: TracePhase,
+    readonly host: string,
+    readonly kind: "interface" | "bridge",
+    readonly hostDisplay: string,
+    readonly dev: string,
+    /** The bridge port the frame leaves by (interface) or null. */
+    readonly port: string | null,
+    readonly peerDisplay: string,
+    readonly peerDev: string,
+  ) {
+    super();
+  }
+
+  expand(out: TraceEvent[]): void {
+    const text =
+      this.kind === "interface"
+        ? `${this.hostDisplay} ${this.dev}${this.port !== null ? ` port ${this.port}` : ""} → ${this.peerDisplay} ${this.peerDev}`
+        : `${this.hostDisplay}: ${this.dev} bridges out of ${this.port} → ${this.peerDisplay} ${this.peerDev}`;
+    out.push({ phase: this.phase, host: this.host, kind: this.kind, text });
+  }
+}
+
+/** A frame entering a bridge: "<host>: <bridge> receives on port <port>[ (br_netfilter: ...)]". */
+export class BridgeInEvent extends LazyEvent {
+  constructor(
+    readonly phase: TracePhase,
+    readonly host: string,
+    readonly hostDisplay: string,
+    readonly bridge: string,
+    readonly port: string,
+    readonly brNf: boolean,
+  ) {
+    super();
+  }
+
+  expand(out: TraceEvent[]): void {
+    const text = `${this.hostDisplay}: ${this.bridge} receives on port ${this.port}${this.brNf ? " (br_netfilter: PREROUTING runs at the bridge)" : ""}`;
+    out.push({ phase: this.phase, host: this.host, kind: "bridge", text });
+  }
+}
+
 export type PathEvent = TraceEvent | LazyEvent;
 
 /** The trace as reporters read it: every event in full, one per rule met. */
@@ -113,14 +204,44 @@ export function traceEvents(raw: readonly PathEvent[]): TraceEvent[] {
   return out;
 }
 
-export interface NatRecord {
-  host: string;
-  phase: TracePhase;
-  kind: "DNAT" | "SNAT";
-  /** Chain that decided (KUBE-SEP-…, KUBE-POSTROUTING), when the nat table did. */
-  chain: string;
-  before: string;
-  after: string;
+/**
+ * A NAT binding the walk made: kept on the path for explanations (`before`, `after` as ip:port
+ * text, made when read) and, as an event, in the trace ("<host> <hook> DNAT <before> → <after>
+ * (<chain>)"): one object, numbers until printed.
+ */
+export class NatRecord extends LazyEvent {
+  constructor(
+    readonly host: string,
+    readonly phase: TracePhase,
+    readonly kind: "DNAT" | "SNAT",
+    /** Chain that decided (KUBE-SEP-…, KUBE-POSTROUTING), when the nat table did. */
+    readonly chain: string,
+    readonly hostDisplay: string,
+    readonly hook: HookName,
+    /** The target as the event names it: DNAT, SNAT or MASQUERADE. */
+    readonly target: string,
+    readonly beforeIp: number,
+    readonly beforePort: number,
+    readonly afterIp: number,
+    readonly afterPort: number,
+    /** The egress device (source NAT in POSTROUTING), named in the event. */
+    readonly outDev: string | null,
+  ) {
+    super();
+  }
+
+  get before(): string {
+    return fmtEp(this.beforeIp, this.beforePort);
+  }
+
+  get after(): string {
+    return fmtEp(this.afterIp, this.afterPort);
+  }
+
+  expand(out: TraceEvent[]): void {
+    const text = `${this.hostDisplay} ${this.hook} ${this.target} ${this.before} → ${this.after} (${this.chain}${this.outDev !== null ? `, out ${this.outDev}` : ""})`;
+    out.push({ phase: this.phase, host: this.host, kind: "nat", text, chain: this.chain, hook: this.hook });
+  }
 }
 
 export class Path {

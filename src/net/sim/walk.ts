@@ -18,7 +18,7 @@ import { type CtEntry, Dir, newEntry } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
-import { CtEvent, type NatRecord, PacketEvent, type Path, StepsEvent } from "./path.js";
+import { BridgeInEvent, CtEvent, HopEvent, NatRecord, PacketEvent, type Path, RouteEvent, StepsEvent } from "./path.js";
 import type { NextHop } from "./routing.js";
 
 export interface WalkHost {
@@ -44,6 +44,10 @@ const IN_TABLES: TableName[] = ["mangle", "filter", "nat"];
 const FWD_TABLES: TableName[] = ["mangle", "filter"];
 const POST_TABLES: TableName[] = ["mangle", "nat"];
 const DEFAULT_TTL = 64;
+const HOOKS: HookName[] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+/** The words of a conntrack lookup's event, per hook (made once, not per packet). */
+const CT_REPLY_OF = Object.fromEntries(HOOKS.map((h) => [h, `conntrack ${h}: reply of`])) as Record<HookName, string>;
+const CT_ORIGINAL_OF = Object.fromEntries(HOOKS.map((h) => [h, `conntrack ${h}: original direction of`])) as Record<HookName, string>;
 /** A safety net only: TTL exhaustion ends real loops long before this many hops. */
 const MAX_HOPS = 512;
 
@@ -201,12 +205,7 @@ export class Walk {
     }
     const hops: Array<NextHop | null> = rt.kind === "local" ? [null] : rt.route.hops;
     this.forEachHop(h, hops, pkt, path, (hop, pkt, path) => {
-      path.event({
-        phase: path.phase,
-        host: h.name,
-        kind: "route",
-        text: hop ? `${h.displayName}: ${fmtIp(pkt.dst)} via ${hop.gw ? fmtIp(hop.gw) : "link"} dev ${hop.dev.name}` : `${h.displayName}: ${fmtIp(pkt.dst)} is local`,
-      });
+      path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, hop ? hop.gw : 0, hop ? hop.dev.name : null));
       const outName = hop ? hop.dev.name : "lo";
       this.conntrackIn(wh, pkt, path, "OUTPUT");
       const dstBefore = pkt.dst;
@@ -271,12 +270,7 @@ export class Walk {
     }
     // Out of a bridge device: the bridge forwards the frame to the port the owner sits behind.
     const rx = hop.dev.bridge ? target.owner : target.rx;
-    path.event({
-      phase: path.phase,
-      host: h.name,
-      kind: "interface",
-      text: `${h.displayName} ${hop.dev.name}${hop.dev.bridge ? ` port ${target.rx.name}` : ""} → ${rx.host.displayName} ${rx.name}`,
-    });
+    path.event(new HopEvent(path.phase, h.name, "interface", h.displayName, hop.dev.name, hop.dev.bridge ? target.rx.name : null, rx.host.displayName, rx.name));
     const q = pkt;
     q.localOrigin = null;
     this.receive(rx, target.owner, q, path);
@@ -305,7 +299,7 @@ export class Walk {
   private bridgeIn(wh: WalkHost, br: SimBridge, port: SimIface, owner: SimIface, pkt: Packet, path: Path): void {
     const h = wh.host;
     const brNf = h.sysctls.bridgeNfCallIptables && wh.ruleset !== null;
-    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${br.name} receives on port ${port.name}${brNf ? " (br_netfilter: PREROUTING runs at the bridge)" : ""}` });
+    path.event(new BridgeInEvent(path.phase, h.name, h.displayName, br.name, port.name, brNf));
     const afterPre = (pkt: Packet, path: Path, preDone: boolean, dstBefore: number) => {
       if (preDone && pkt.dst !== dstBefore) {
         // br_nf_pre_routing_finish: the destination changed, so the bridge asks routing. When the
@@ -357,7 +351,7 @@ export class Walk {
         this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${h.displayName}'s bridge ${br.name} found nothing behind ${outPort.name}`);
         return;
       }
-      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${br.name} bridges out of ${outPort.name} → ${peer.host.displayName} ${peer.name}` });
+      path.event(new HopEvent(path.phase, h.name, "bridge", h.displayName, br.name, outPort.name, peer.host.displayName, peer.name));
       this.receive(peer, owner, pkt, path);
     };
     if (!brNf) return deliver(pkt, path);
@@ -433,7 +427,7 @@ export class Walk {
       }
       const rt = h.routes.lookup(pkt.dst);
       if (rt.kind === "local") {
-        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: ${fmtIp(pkt.dst)} is local` });
+        path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, 0, null));
         return this.tables(wh, "INPUT", IN_TABLES, dev.name, null, pkt, path, (pkt, path) => {
           this.confirm(wh, pkt, path);
           this.socket(wh, pkt, path);
@@ -448,7 +442,7 @@ export class Walk {
         return this.icmpError(wh, pkt, path, "net-unreachable", `${h.displayName} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
       }
       this.forEachHop(h, rt.route.hops, pkt, path, (hop, pkt, path) => {
-        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: forward ${fmtIp(pkt.dst)} via ${hop!.gw ? fmtIp(hop!.gw) : "link"} dev ${hop!.dev.name}` });
+        path.event(new RouteEvent(path.phase, h.name, h.displayName, true, pkt.dst, hop!.gw, hop!.dev.name));
         if (pkt.ttl <= 1) {
           const loop = [...new Set(path.forwarders)].map(displayName);
           const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${h.displayName}` : `ran out of TTL on ${h.displayName}`;
@@ -505,7 +499,7 @@ export class Walk {
       pkt.ct = hit.entry;
       pkt.ctDir = hit.dir;
       pkt.ctState = CT.RELATED | this.natBits(hit.entry);
-      path.event(new CtEvent(path.phase, h.name, `${h.displayName} conntrack: RELATED to`, hit.entry));
+      path.event(new CtEvent(path.phase, h.name, h.displayName, "conntrack: RELATED to", hit.entry));
       this.dstManip(pkt);
       return;
     }
@@ -524,7 +518,7 @@ export class Walk {
       pkt.ct = e;
       pkt.ctNew = false;
       pkt.ctState |= this.natBits(e);
-      path.event(new CtEvent(path.phase, h.name, `${h.displayName} conntrack ${hook}: ${hit.dir === Dir.Reply ? "reply of" : "original direction of"}`, e));
+      path.event(new CtEvent(path.phase, h.name, h.displayName, (hit.dir === Dir.Reply ? CT_REPLY_OF : CT_ORIGINAL_OF)[hook], e));
       this.dstManip(pkt);
       return;
     }
@@ -592,7 +586,7 @@ export class Walk {
     e.srcManipDone = true;
     path.ct(wh.host.name).confirm(e);
     pkt.ctNew = false;
-    path.event(new CtEvent(path.phase, wh.host.name, `${wh.host.displayName} conntrack confirms`, e));
+    path.event(new CtEvent(path.phase, wh.host.name, wh.host.displayName, "conntrack confirms", e));
   }
 
   // ---------------------------------------------------------------- netfilter tables
@@ -723,7 +717,8 @@ export class Walk {
     const e = pkt.ct!;
     const h = wh.host;
     if (nat.kind === "DNAT") {
-      const before = fmtEp(pkt.dst, pkt.dport);
+      const beforeIp = pkt.dst;
+      const beforePort = pkt.dport;
       pkt.dst = nat.ip;
       if (nat.port !== null) pkt.dport = nat.port;
       e.reply.src = pkt.dst;
@@ -731,9 +726,9 @@ export class Walk {
       e.dnat = e.orig.dst !== pkt.dst || e.orig.dport !== pkt.dport;
       e.dstManipDone = true;
       pkt.ctState |= CT.DNAT;
-      const after = fmtEp(pkt.dst, pkt.dport);
-      path.nat.push({ host: h.name, phase: path.phase, kind: "DNAT", chain, before, after });
-      path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${h.displayName} ${hook} DNAT ${before} → ${after} (${chain})`, chain, hook });
+      const rec = new NatRecord(h.name, path.phase, "DNAT", chain, h.displayName, hook, "DNAT", beforeIp, beforePort, pkt.dst, pkt.dport, null);
+      path.nat.push(rec);
+      path.event(rec);
       return;
     }
     let src: number;
@@ -748,7 +743,8 @@ export class Walk {
     const table = path.ct(h.name);
     // Keep the port unless the reply tuple is taken (the kernel's clash avoidance picks another).
     while (table.replyTaken(pkt.proto, { src: e.reply.src, sport: e.reply.sport, dst: src, dport: sport })) sport = sport >= 65535 ? 1024 : sport + 1;
-    const before = fmtEp(pkt.src, pkt.sport);
+    const beforeIp = pkt.src;
+    const beforePort = pkt.sport;
     pkt.src = src;
     pkt.sport = sport;
     e.reply.dst = src;
@@ -756,9 +752,9 @@ export class Walk {
     e.snat = e.orig.src !== src || e.orig.sport !== sport;
     e.srcManipDone = true;
     if (path.phase === "request") path.masqueraded = true;
-    const after = fmtEp(src, sport);
-    path.nat.push({ host: h.name, phase: path.phase, kind: "SNAT", chain, before, after });
-    path.event({ phase: path.phase, host: h.name, kind: "nat", text: `${h.displayName} ${hook} ${nat.kind} ${before} → ${after} (${chain}${hop ? `, out ${hop.dev.name}` : ""})`, chain, hook });
+    const rec = new NatRecord(h.name, path.phase, "SNAT", chain, h.displayName, hook, nat.kind, beforeIp, beforePort, src, sport, hop ? hop.dev.name : null);
+    path.nat.push(rec);
+    path.event(rec);
   }
 
   // ---------------------------------------------------------------- errors sent back
