@@ -288,12 +288,39 @@ let matchedType: TokenType = Identifier;
 let matchedLength = 0;
 let matchedPayload: HeredocPayload | undefined;
 
+/** [A-Za-z0-9_.] */
+const isWordChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46;
+
+/**
+ * The end of the Identifier match that starts at `offset` with a word character: the pattern
+ * [A-Za-z0-9_](?:[A-Za-z0-9_.]|-(?!>))* scanned by hand (most tokens are words, and a sticky
+ * regular expression per word cost more than the scan).
+ */
+function wordEnd(text: string, offset: number): number {
+  let i = offset + 1;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (isWordChar(c) || (c === 45 && text.charCodeAt(i + 1) !== 62)) i++;
+    else return i;
+  }
+}
+
 /** Finds the token at `offset` by chevrotain's rules (see above); false when nothing matches. */
 function matchAt(text: string, offset: number): boolean {
   const c = text.charCodeAt(offset);
   let n = 0;
   matchedPayload = undefined;
   if (c === 32 || c === 9) {
+    // Blanks are a Newline only when a comment or a line end follows them: otherwise they are
+    // WhiteSpace, found without the two regular expressions.
+    let end = offset + 1;
+    let d = text.charCodeAt(end);
+    while (d === 32 || d === 9) d = text.charCodeAt(++end);
+    if (d !== 35 && d !== 13 && d !== 10) {
+      matchedType = WhiteSpace;
+      matchedLength = end - offset;
+      return true;
+    }
     if ((n = matchLength(NEWLINE, text, offset)) > 0) matchedType = Newline;
     else if ((n = matchLength(WHITESPACE, text, offset)) > 0) matchedType = WhiteSpace;
   } else if (c === 35) {
@@ -302,13 +329,24 @@ function matchAt(text: string, offset: number): boolean {
   } else if (c === 10 || c === 13) {
     if ((n = matchLength(NEWLINE, text, offset)) > 0) matchedType = Newline;
   } else if (c >= 48 && c <= 57) {
+    // Digits followed by none of [A-Za-z_.-] can only be a NumberLiteral (Cidr and IpAddress
+    // need a `.`, Range a `-`, and NumberLiteral's lookahead then holds): no regular expression.
+    let end = offset + 1;
+    let d = text.charCodeAt(end);
+    while (d >= 48 && d <= 57) d = text.charCodeAt(++end);
+    if (!((d >= 97 && d <= 122) || (d >= 65 && d <= 90) || d === 95 || d === 46 || d === 45)) {
+      matchedType = NumberLiteral;
+      matchedLength = end - offset;
+      return true;
+    }
     if ((n = matchLength(CIDR, text, offset)) > 0) matchedType = Cidr;
     else if ((n = matchLength(IP_ADDRESS, text, offset)) > 0) matchedType = IpAddress;
     else if ((n = matchLength(RANGE, text, offset)) > 0) matchedType = Range;
     else if ((n = matchLength(NUMBER, text, offset)) > 0) matchedType = NumberLiteral;
     else if ((n = matchLength(IDENTIFIER, text, offset)) > 0) matchedType = Identifier;
   } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
-    if ((n = matchLength(IDENTIFIER, text, offset)) > 0) matchedType = Identifier;
+    n = wordEnd(text, offset) - offset;
+    matchedType = Identifier;
   } else if (c === 34) {
     if ((n = matchLength(STRING, text, offset)) > 0) matchedType = StringLiteral;
     else if ((n = matchLength(UNTERMINATED_STRING, text, offset)) > 0) matchedType = UnterminatedString;

@@ -26,17 +26,25 @@ function octetProblem(octets: string[], text: string): string {
   return `\`${text}\` is not an IPv4 address`;
 }
 
-function toUint32(octets: string[]): number {
-  return (((Number(octets[0]) << 24) >>> 0) + (Number(octets[1]) << 16) + (Number(octets[2]) << 8) + Number(octets[3])) >>> 0;
+/** The value of an address ip-num's pattern accepted (four octets 0-255, digits and dots only). */
+function valueOfValid(text: string): number {
+  let value = 0;
+  let octet = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return value * 256 + octet;
 }
 
 export function checkIpv4(text: string): Checked<{ text: string; value: number }> {
-  const octets = text.split(".");
-  const valid = isIPv4Text(text);
-  if (!valid || octets.length !== 4 || octets.some((o) => o.length > 1 && o.startsWith("0"))) {
-    return { ok: false, reason: octetProblem(octets, text) };
-  }
-  return { ok: true, value: { text: octets.map(Number).join("."), value: toUint32(octets) } };
+  // ip-num's pattern admits only canonical addresses (no leading zeros, four octets 0-255):
+  // such a text is its own canonical form, and its value is read without a split.
+  if (isIPv4Text(text)) return { ok: true, value: { text, value: valueOfValid(text) } };
+  return { ok: false, reason: octetProblem(text.split("."), text) };
 }
 
 export function checkCidr(text: string): Checked<{ text: string; base: number; prefix: number }> {

@@ -676,7 +676,8 @@ class SvcspecParser extends EmbeddedActionsParser {
         },
       ]);
     });
-    return this.ACTION(() => ({ ...pod, pos: this.span(this.pos(k), end ?? node.pos) }));
+    // The statement object itself, its position filled in (a copy by spread took V8's slow path).
+    return this.ACTION(() => ((pod.pos = this.span(this.pos(k), end ?? node.pos)), pod));
   });
 
   deploymentStmt = this.RULE("deploymentStmt", (): A.DeploymentStmt => {
@@ -1479,7 +1480,8 @@ class SvcspecParser extends EmbeddedActionsParser {
         this.report(this.pos(t), r.reason);
         return undefined;
       }
-      return { ...r.value, pos: this.pos(t) };
+      // Field by field: a spread into a literal takes V8's slow generic path.
+      return { text: r.value.text, value: r.value.value, pos: this.pos(t) };
     });
   });
 
@@ -1504,7 +1506,7 @@ class SvcspecParser extends EmbeddedActionsParser {
         this.report(this.pos(t), r.reason);
         return undefined;
       }
-      return { ...r.value, pos: this.pos(t) };
+      return { text: r.value.text, base: r.value.base, prefix: r.value.prefix, pos: this.pos(t) };
     });
   });
 

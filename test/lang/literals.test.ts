@@ -44,6 +44,7 @@ describe("literals agree with ip-num", () => {
         const theirs = Validator.isValidIPv4String(text)[0] && !text.split(".").some((o) => o.length > 1 && o.startsWith("0"));
         expect(ours.ok).toBe(theirs);
         if (ours.ok) expect(ours.value.text).toBe(text);
+        if (ours.ok) expect(ours.value.value).toBe(text.split(".").reduce((v, o) => v * 256 + Number(o), 0));
       }),
       { numRuns: 2000 },
     );
