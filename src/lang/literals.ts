@@ -47,7 +47,22 @@ export function checkIpv4(text: string): Checked<{ text: string; value: number }
   return { ok: false, reason: octetProblem(text.split("."), text) };
 }
 
-export function checkCidr(text: string): Checked<{ text: string; base: number; prefix: number }> {
+type CheckedCidr = Checked<{ text: string; base: number; prefix: number }>;
+
+/**
+ * checkCidr's verdicts by text: a pure function of the text, and the same few CIDRs
+ * (`pod-cidr 10.244.0.0/16`) come back in every file, each costing ip-num's check with BigInts.
+ * Callers copy what they keep, never change a verdict.
+ */
+const cidrVerdicts = new Map<string, CheckedCidr>();
+
+export function checkCidr(text: string): CheckedCidr {
+  let verdict = cidrVerdicts.get(text);
+  if (verdict === undefined) cidrVerdicts.set(text, (verdict = checkCidrText(text)));
+  return verdict;
+}
+
+function checkCidrText(text: string): CheckedCidr {
   const slash = text.indexOf("/");
   const addr = text.slice(0, slash);
   const prefixText = text.slice(slash + 1);

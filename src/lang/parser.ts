@@ -204,17 +204,39 @@ class OnDemandLookahead extends LLkLookaheadStrategy {
   override buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): AltLookahead {
     let built: AltLookahead | undefined;
     const build = (): AltLookahead => (built ??= super.buildLookaheadForAlternation(options));
-    return function (this: unknown, orAlts: Parameters<AltLookahead>[0]) {
-      return build().call(this, orAlts);
+    const onDemand = function (this: unknown, orAlts: Parameters<AltLookahead>[0]) {
+      const f = build();
+      replaceLookahead(this, onDemand, f);
+      return f.call(this, orAlts);
     };
+    return onDemand;
   }
 
   override buildLookaheadForOptional(options: Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0]): OptLookahead {
     let built: OptLookahead | undefined;
     const build = (): OptLookahead => (built ??= super.buildLookaheadForOptional(options));
-    return function (this: unknown) {
-      return build().call(this);
+    const onDemand = function (this: unknown) {
+      const f = build();
+      replaceLookahead(this, onDemand, f);
+      return f.call(this);
     };
+    return onDemand;
+  }
+}
+
+/**
+ * Puts a decision's built lookahead function in the parser's cache (a field chevrotain does not
+ * declare) in place of its on-demand stand-in: later decisions call it directly, not through
+ * two more calls each.
+ */
+function replaceLookahead(parser: unknown, standIn: unknown, built: unknown): void {
+  const cache = (parser as { lookAheadFuncsCache?: Map<unknown, unknown> }).lookAheadFuncsCache;
+  if (!(cache instanceof Map)) return;
+  for (const [key, f] of cache) {
+    if (f === standIn) {
+      cache.set(key, built);
+      return;
+    }
   }
 }
 
