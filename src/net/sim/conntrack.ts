@@ -87,9 +87,13 @@ export function cloneEntry(e: CtEntry): CtEntry {
   return { ...e, orig: { ...e.orig }, reply: { ...e.reply } };
 }
 
+/** Up to this many tuples a layer keeps a plain list (a branch's layer files one or two). */
+const SMALL_LAYER = 16;
+
 export class CtTable {
-  // Made on the first confirm: a branch opens a layer on every host it crosses and on every fork,
-  // and most layers never file an entry.
+  // A layer starts with no index at all (a branch opens one on every host it crosses and on every
+  // fork, and most never file an entry), then a short list scanned in order, then a hash map.
+  private slots: IndexSlot[] | null = null;
   private index: Map<number, IndexSlot> | null = null;
   /** Entries owned by this layer (confirmed here, or copied here before a change). */
   readonly own: CtEntry[] = [];
@@ -97,28 +101,59 @@ export class CtTable {
   constructor(readonly parent: CtTable | null) {}
 
   lookup(proto: number, src: number, sport: number, dst: number, dport: number): CtHit | undefined {
-    const key = tupleHash(proto, src, sport, dst, dport);
+    let key = 0;
+    let hashed = false;
     for (let t: CtTable | null = this; t; t = t.parent) {
-      if (t.index === null) continue;
-      for (let s: IndexSlot | null | undefined = t.index.get(key); s; s = s.next) {
-        if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
+      if (t.index !== null) {
+        if (!hashed) {
+          key = tupleHash(proto, src, sport, dst, dport);
+          hashed = true;
+        }
+        for (let s: IndexSlot | null | undefined = t.index.get(key); s; s = s.next) {
+          if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
+        }
+      } else if (t.slots !== null) {
+        for (const s of t.slots) {
+          if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
+        }
       }
     }
     return undefined;
   }
 
   private file(t: Tuple, proto: number, hit: CtHit): void {
-    const key = tupleHash(proto, t.src, t.sport, t.dst, t.dport);
-    const index = (this.index ??= new Map());
+    if (this.index === null) {
+      const slots = (this.slots ??= []);
+      // A tuple filed again replaces its earlier slot, as a map keyed by the tuple would.
+      for (const s of slots) {
+        if (s.src === t.src && s.dst === t.dst && s.sport === t.sport && s.dport === t.dport && s.proto === proto) {
+          s.hit = hit;
+          return;
+        }
+      }
+      if (slots.length < SMALL_LAYER) {
+        slots.push({ hit, proto, src: t.src, sport: t.sport, dst: t.dst, dport: t.dport, next: null });
+        return;
+      }
+      // Grown: file the list into a hash map (oldest first, so a bucket's newest slot leads).
+      this.index = new Map();
+      this.slots = null;
+      for (const s of slots) this.fileHashed(s.src, s.sport, s.dst, s.dport, s.proto, s.hit);
+    }
+    this.fileHashed(t.src, t.sport, t.dst, t.dport, proto, hit);
+  }
+
+  private fileHashed(src: number, sport: number, dst: number, dport: number, proto: number, hit: CtHit): void {
+    const index = this.index!;
+    const key = tupleHash(proto, src, sport, dst, dport);
     const first = index.get(key);
-    // A tuple filed again replaces its earlier slot, as a map keyed by the tuple would.
     for (let s: IndexSlot | null | undefined = first; s; s = s.next) {
-      if (s.src === t.src && s.dst === t.dst && s.sport === t.sport && s.dport === t.dport && s.proto === proto) {
+      if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) {
         s.hit = hit;
         return;
       }
     }
-    index.set(key, { hit, proto, src: t.src, sport: t.sport, dst: t.dst, dport: t.dport, next: first ?? null });
+    index.set(key, { hit, proto, src, sport, dst, dport, next: first ?? null });
   }
 
   /** Is this reply tuple already taken (a NAT clash the kernel would avoid by picking another port)? */

@@ -204,7 +204,7 @@ export class SimNetwork {
     const branches: ProbeBranch[] = [];
     const next: World[] = [];
     for (const world of this.worlds) {
-      const path = new Path(world.p, this.ctBase, new Map(world.recent));
+      const path = new Path(world.p, this.ctBase, world.recent);
       if (this.worlds.length > 1) path.choices.push(...world.label.map((c) => `earlier: ${c}`));
       const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns, this.opts.evaluate ?? runTable);
       if (!h.up) {

@@ -244,6 +244,8 @@ export class NatRecord extends LazyEvent {
   }
 }
 
+const NO_RECENT_LISTS: RecentLists = new Map();
+
 export class Path {
   p: number;
   choices: string[];
@@ -275,14 +277,16 @@ export class Path {
   constructor(
     p: number,
     readonly bases: Map<string, CtTable>,
-    readonly recent: Map<string, RecentLists>,
+    /** Per host: its recent lists as this path sees them. Shared with others until this path sets a host's (recentShared). */
+    private recentMap: Map<string, RecentLists>,
     choices: string[] = [],
     trace: PathEvent[] = [],
     via: string[] = [],
     nat: NatRecord[] = [],
     marked: string[] = [],
     private readonly layers = new Map<string, CtTable>(),
-    private readonly ownedRecent = new Set<string>(),
+    /** Hosts whose recent lists this path copied and may change (null: none). */
+    private ownedRecent: Set<string> | null = null,
   ) {
     this.p = p;
     this.choices = choices;
@@ -290,6 +294,14 @@ export class Path {
     this.via = via;
     this.nat = nat;
     this.marked = marked;
+  }
+
+  /** recentMap belongs to others too (the world's, a fork's parent): copied before a change. */
+  private recentShared = true;
+
+  /** Every host's recent lists as this branch left them (read-only). */
+  get recent(): Map<string, RecentLists> {
+    return this.recentMap;
   }
 
   /** This branch's conntrack table of a host (a fresh layer over the shared state). */
@@ -307,24 +319,27 @@ export class Path {
     return this.layers;
   }
 
+  /**
+   * A host's recent lists, to read. A host with none reads one shared empty map (every table run
+   * asks, and only session affinity ever writes): nothing writes through this, writes go
+   * through writableRecent.
+   */
   recentOf(host: string): RecentLists {
-    let r = this.recent.get(host);
-    if (!r) {
-      r = new Map();
-      this.recent.set(host, r);
-      this.ownedRecent.add(host);
-    }
-    return r;
+    return this.recentMap.get(host) ?? NO_RECENT_LISTS;
   }
 
   /** A copy of a host's recent lists this branch may change. */
   writableRecent(host: string): RecentLists {
-    const r = this.recentOf(host);
-    if (this.ownedRecent.has(host)) return r;
+    const r = this.recentMap.get(host);
+    if (r !== undefined && this.ownedRecent !== null && this.ownedRecent.has(host)) return r;
     const copy: RecentLists = new Map();
-    for (const [name, list] of r) copy.set(name, new Map([...list].map(([ip, times]) => [ip, [...times]])));
-    this.recent.set(host, copy);
-    this.ownedRecent.add(host);
+    if (r !== undefined) for (const [name, list] of r) copy.set(name, new Map([...list].map(([ip, times]) => [ip, [...times]])));
+    if (this.recentShared) {
+      this.recentMap = new Map(this.recentMap);
+      this.recentShared = false;
+    }
+    this.recentMap.set(host, copy);
+    (this.ownedRecent ??= new Set()).add(host);
     return copy;
   }
 
@@ -334,18 +349,19 @@ export class Path {
     // step until the JIT optimises it, and forks are frequent.
     this.layers.forEach((t, h) => layers.set(h, new CtTable(t)));
     // The parent's recent maps become shared and read-only: neither child owns them.
-    this.ownedRecent.clear();
+    this.ownedRecent = null;
+    this.recentShared = true;
     const child = new Path(
       p,
       this.bases,
-      new Map(this.recent),
+      this.recentMap,
       [...this.choices],
       [...this.trace],
       [...this.via],
       [...this.nat],
       [...this.marked],
       layers,
-      new Set(),
+      null,
     );
     // Later writes by this (parent) path go to a fresh layer too, so the child's view stays put.
     this.layers.forEach((t, h, m) => m.set(h, new CtTable(t)));

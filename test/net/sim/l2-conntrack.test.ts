@@ -4,7 +4,7 @@ import { CtTable, Dir, formatEntry, newEntry, tupleHash } from "../../../src/net
 import { SimHost } from "../../../src/net/sim/host.js";
 import { Segments } from "../../../src/net/sim/l2.js";
 import type { HostSpec } from "../../../src/net/topology.js";
-import { PROTO_TCP } from "../../../src/net/netfilter/api.js";
+import { PROTO_TCP, PROTO_UDP } from "../../../src/net/netfilter/api.js";
 
 const sys = { ipForward: false, routeLocalnet: false, bridgeNfCallIptables: false, rpFilter: 0 as const };
 const spec = (name: string, over: Partial<HostSpec>): HostSpec => ({ name, kind: "pod", interfaces: [], bridges: [], routes: [], sysctls: sys, iptables: null, listeners: [], up: true, ...over });
@@ -106,21 +106,39 @@ describe("conntrack lookups", () => {
       else seen.set(h, t);
     }
     expect(pair).not.toBeNull();
-    const table = new CtTable(null);
-    const entries = [...pair!, [ip("10.244.1.5"), 40000, ip("10.96.0.10"), 53]].map(([src, sport, dst, dport]) => {
-      const e = newEntry(PROTO_TCP, src!, sport!, dst!, dport!);
-      table.confirm(e);
-      return e;
-    });
-    const child = new CtTable(table);
-    for (const e of entries) {
-      for (const t of [table, child]) {
-        expect(t.lookup(PROTO_TCP, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport)).toEqual({ entry: e, dir: Dir.Orig });
-        expect(t.lookup(PROTO_TCP, e.reply.src, e.reply.sport, e.reply.dst, e.reply.dport)).toEqual({ entry: e, dir: Dir.Reply });
-        // Another protocol or port is another connection.
-        expect(t.lookup(17, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport)).toBeUndefined();
-        expect(t.lookup(PROTO_TCP, e.orig.src, e.orig.sport + 1, e.orig.dst, e.orig.dport)).toBeUndefined();
+    // A small layer keeps a list; one with many connections (here 20 before the pair) a hash map.
+    for (const filler of [0, 20]) {
+      const table = new CtTable(null);
+      for (let i = 0; i < filler; i++) table.confirm(newEntry(PROTO_UDP, ip("10.244.9.9"), 50000 + i, ip("10.96.0.10"), 53));
+      const entries = [...pair!, [ip("10.244.1.5"), 40000, ip("10.96.0.10"), 53]].map(([src, sport, dst, dport]) => {
+        const e = newEntry(PROTO_TCP, src!, sport!, dst!, dport!);
+        table.confirm(e);
+        return e;
+      });
+      const child = new CtTable(table);
+      for (const e of entries) {
+        for (const t of [table, child]) {
+          expect(t.lookup(PROTO_TCP, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport)).toEqual({ entry: e, dir: Dir.Orig });
+          expect(t.lookup(PROTO_TCP, e.reply.src, e.reply.sport, e.reply.dst, e.reply.dport)).toEqual({ entry: e, dir: Dir.Reply });
+          // Another protocol or port is another connection.
+          expect(t.lookup(17, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport)).toBeUndefined();
+          expect(t.lookup(PROTO_TCP, e.orig.src, e.orig.sport + 1, e.orig.dst, e.orig.dport)).toBeUndefined();
+        }
       }
+      for (let i = 0; i < filler; i++) expect(table.lookup(PROTO_UDP, ip("10.244.9.9"), 50000 + i, ip("10.96.0.10"), 53)?.dir).toBe(Dir.Orig);
+      expect(table.all()).toHaveLength(filler + 3);
+    }
+  });
+
+  it("files a tuple filed again over its earlier slot, in a small layer and in a large one", () => {
+    for (const filler of [0, 20]) {
+      const table = new CtTable(null);
+      for (let i = 0; i < filler; i++) table.confirm(newEntry(PROTO_UDP, ip("10.244.9.9"), 50000 + i, ip("10.96.0.10"), 53));
+      const a = newEntry(PROTO_TCP, ip("10.244.1.5"), 40000, ip("10.96.0.1"), 443);
+      const b = newEntry(PROTO_TCP, ip("10.244.1.5"), 40000, ip("10.96.0.1"), 443);
+      table.confirm(a);
+      table.confirm(b);
+      expect(table.lookup(PROTO_TCP, ip("10.244.1.5"), 40000, ip("10.96.0.1"), 443)!.entry).toBe(b);
     }
   });
 });
