@@ -11,8 +11,10 @@
 import {
   EmbeddedActionsParser,
   EOF,
+  getLookaheadPaths,
   LLkLookaheadStrategy,
   tokenLabel,
+  tokenMatcher,
   type ILookaheadStrategy,
   type IOrAlt,
   type IParserErrorMessageProvider,
@@ -203,7 +205,8 @@ type OptLookahead = ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]>;
 class OnDemandLookahead extends LLkLookaheadStrategy {
   override buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): AltLookahead {
     let built: AltLookahead | undefined;
-    const build = (): AltLookahead => (built ??= super.buildLookaheadForAlternation(options));
+    const build = (): AltLookahead =>
+      (built ??= options.hasPredicates && !options.dynamicTokensEnabled ? gatedAlternation(options) : super.buildLookaheadForAlternation(options));
     const onDemand = function (this: unknown, orAlts: Parameters<AltLookahead>[0]) {
       const f = build();
       replaceLookahead(this, onDemand, f);
@@ -222,6 +225,28 @@ class OnDemandLookahead extends LLkLookaheadStrategy {
     };
     return onDemand;
   }
+}
+
+/**
+ * chevrotain's lookahead for an alternation with GATEs (buildAlternativesLookAheadFunc's
+ * predicate case: the same paths, the same order, the same verdict), reading each alternative's
+ * GATE when it comes to it. chevrotain's own copies every GATE into a new array (a lodash map)
+ * on each decision, and the statement alternations, taken once per line, all have a GATE.
+ * Paths without token categories match the same with the categories-aware matcher.
+ */
+function gatedAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): AltLookahead {
+  const alts = getLookaheadPaths({ occurrence: options.prodOccurrence, rule: options.rule, prodType: "Alternation", maxLookahead: options.maxLookahead });
+  return function (this: EmbeddedActionsParser, orAlts: Parameters<AltLookahead>[0]): number | undefined {
+    for (let t = 0; t < alts.length; t++) {
+      const gate = orAlts?.[t]?.GATE;
+      if (gate !== undefined && gate.call(this) === false) continue;
+      nextPath: for (const path of alts[t]!) {
+        for (let i = 0; i < path.length; i++) if (!tokenMatcher(this.LA(i + 1), path[i]!)) continue nextPath;
+        return t;
+      }
+    }
+    return undefined;
+  } as AltLookahead;
 }
 
 /**
