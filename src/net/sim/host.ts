@@ -1,6 +1,7 @@
 // A simulated Linux host (one network namespace): its interfaces and addresses, bridges,
-// routes, sysctls, listening sockets and loaded iptables ruleset. Everything is converted from
-// the Topology's strings once, here; the walk reads only numbers and object references.
+// routes, sysctls and listening sockets (its iptables ruleset is loaded beside it, see
+// index.ts). Everything is converted from the Topology's strings once, here; the walk reads only
+// numbers and object references. A host never changes once built.
 
 import type { HostKind, HostSpec, ListenerSpec, Sysctls } from "../topology.js";
 import { fmtIp, inNet, ip, isLoopback, isMulticast, maskOf } from "./addr.js";
@@ -47,7 +48,6 @@ export class SimHost {
   readonly lo: SimIface;
   readonly routes: RouteTable;
   readonly listeners: ListenerSpec[];
-  readonly iptablesText: string | null;
   /** Static routes whose gateway was not on a connected subnet (the kernel refuses them). */
   readonly refusedRoutes: string[] = [];
   private readonly local = new Set<number>();
@@ -60,7 +60,6 @@ export class SimHost {
     this.up = spec.up;
     this.sysctls = spec.sysctls;
     this.listeners = spec.listeners;
-    this.iptablesText = spec.iptables;
     this.routes = new RouteTable((a) => this.isLocal(a));
     this.lo = this.addIface("lo", null, [{ ip: "127.0.0.1", prefix: 8 }]);
     for (const b of spec.bridges) {

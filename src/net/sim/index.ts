@@ -8,10 +8,10 @@
 // branches carry the world's probability. Without affinity there is only ever one world.
 
 import { loadRuleset, runTable, type Ruleset } from "../netfilter/index.js";
-import type { RecentLists } from "../netfilter/api.js";
+import type { MatchContext, RecentLists } from "../netfilter/api.js";
 import { PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
-import type { Topology } from "../topology.js";
+import type { HostSpec, Topology } from "../topology.js";
 import { fmtIp, parseIp } from "./addr.js";
 import { CtTable, formatEntry } from "./conntrack.js";
 import { SimHost } from "./host.js";
@@ -144,24 +144,76 @@ function cachedRuleset(text: string, file: string): Ruleset {
  * they share this too.
  */
 interface BuiltTopology {
-  hosts: Array<{ host: SimHost; ruleset: Ruleset | null }>;
+  hosts: Array<{ host: SimHost; ruleset: Ruleset | null; iptables: string | null }>;
   segments: Segments;
 }
 const builtTopologies = new WeakMap<Topology, BuiltTopology>();
 
+/** Hosts and segments, which depend on everything in the host specs but their rules. */
+interface BuiltHosts {
+  hosts: SimHost[];
+  segments: Segments;
+}
+// A scenario change (a pod not ready, a Service edited) makes a new Topology whose hosts differ
+// from the base world's only in their rules, most of the time: the hosts and segments built for
+// the same wiring are reused (a host never changes once built). Keyed by the specs without
+// their rules; bounded, oldest dropped first.
+const HOSTS_CACHE_MAX = 32;
+const hostsByWiring = new Map<string, BuiltHosts>();
+
+function wiringKey(spec: HostSpec): string {
+  const { iptables, ...wiring } = spec;
+  void iptables;
+  return JSON.stringify(wiring);
+}
+
+function builtHosts(specs: readonly HostSpec[]): BuiltHosts {
+  const key = specs.map(wiringKey).join("\n");
+  let built = hostsByWiring.get(key);
+  if (built) return built;
+  built = { hosts: [], segments: new Segments() };
+  for (const spec of specs) {
+    const host = new SimHost(spec);
+    built.hosts.push(host);
+    for (const iface of host.ifaces.values()) built.segments.add(iface);
+  }
+  if (hostsByWiring.size >= HOSTS_CACHE_MAX) hostsByWiring.delete(hostsByWiring.keys().next().value!);
+  hostsByWiring.set(key, built);
+  return built;
+}
+
 function builtTopology(topology: Topology): BuiltTopology {
   let built = builtTopologies.get(topology);
   if (built) return built;
-  built = { hosts: [], segments: new Segments() };
-  for (const spec of topology.hosts) {
-    const host = new SimHost(spec);
+  const wired = builtHosts(topology.hosts);
+  built = { hosts: [], segments: wired.segments };
+  for (const [i, spec] of topology.hosts.entries()) {
     const ruleset = spec.iptables !== null ? cachedRuleset(spec.iptables, `${spec.name} iptables`) : null;
-    built.hosts.push({ host, ruleset });
-    for (const iface of host.ifaces.values()) built.segments.add(iface);
+    built.hosts.push({ host: wired.hosts[i]!, ruleset, iptables: spec.iptables });
   }
   builtTopologies.set(topology, built);
   return built;
 }
+
+/** What a host's matches read besides the packet; the walk sets ctstate and recent per table. */
+class HostMatchContext implements MatchContext {
+  ctstate = 0;
+  recent: RecentLists = NO_RECENT_LISTS;
+  now = 0;
+
+  constructor(private readonly host: SimHost) {}
+
+  isLocal(a: number): boolean {
+    return this.host.isLocal(a);
+  }
+
+  addrType(a: number): ReturnType<MatchContext["addrType"]> {
+    return this.host.addrType(a);
+  }
+}
+
+// Read-only: a context is given a path's own lists before every table run.
+const NO_RECENT_LISTS: RecentLists = new Map();
 
 export class SimNetwork {
   private readonly hosts = new Map<string, WalkHost>();
@@ -174,15 +226,9 @@ export class SimNetwork {
   constructor(topology: Topology, private readonly opts: SimOptions = {}) {
     const built = builtTopology(topology);
     this.segments = built.segments;
-    for (const { host, ruleset } of built.hosts) {
-      const ctx = {
-        isLocal: (a: number) => host.isLocal(a),
-        addrType: (a: number) => host.addrType(a),
-        ctstate: 0,
-        recent: new Map() as RecentLists,
-        now: 0,
-      };
-      this.hosts.set(host.name, { host, ruleset, ctx });
+    for (const { host, ruleset, iptables } of built.hosts) {
+      const ctx = new HostMatchContext(host);
+      this.hosts.set(host.name, { host, ruleset, iptables, ctx });
       if (ruleset) this.ctBase.set(host.name, new CtTable(null));
     }
   }

@@ -24,6 +24,8 @@ import type { NextHop } from "./routing.js";
 export interface WalkHost {
   host: SimHost;
   ruleset: Ruleset | null;
+  /** The rules' text, as loaded (for explanations). */
+  iptables: string | null;
   ctx: MatchContext & { ctstate: number; now: number };
 }
 
@@ -975,7 +977,7 @@ export class Walk {
     const snatted = path.nat.some((n) => n.phase === "request" && n.kind === "SNAT" && n.host === dnat.host);
     if (snatted) return "";
     const wh = this.hosts.get(dnat.host);
-    const hasMasq = !!wh?.host.iptablesText && /-j MASQUERADE/.test(wh.host.iptablesText);
+    const hasMasq = !!wh?.iptables && /-j MASQUERADE/.test(wh.iptables);
     const why = path.marked.includes(dnat.host)
       ? hasMasq
         ? "the mark 0x4000 was set but no MASQUERADE matched"
