@@ -50,6 +50,18 @@ describe("routing in the walk", () => {
     ]);
   });
 
+  it("builds each topology's own hosts: another wiring (a host down, a listener gone) is never an earlier one's", () => {
+    const probe = (t: Topology) => new SimNetwork(t).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches.map((b) => [b.result, b.deliveredTo?.host ?? null]);
+    const both = ecmpNet();
+    const s2Down: Topology = { ...both, hosts: both.hosts.map((h) => (h.name === "s2" ? { ...h, up: false } : h)) };
+    const noListener: Topology = { ...both, hosts: both.hosts.map((h) => (h.name === "s1" ? { ...h, listeners: [] } : h)) };
+    expect(probe(both)).toEqual([["connected", "s1"], ["connected", "s2"]]);
+    expect(probe(s2Down)).toEqual([["connected", "s1"], ["host-unreachable", null]]);
+    expect(probe(noListener)).toEqual([["refused", null], ["connected", "s2"]]);
+    // The same wiring again (a new Topology object, other rules text): the same answers.
+    expect(probe({ ...both, hosts: both.hosts.map((h) => ({ ...h })) })).toEqual(probe(both));
+  });
+
   it("answers a UDP datagram to a closed port with ICMP port unreachable (ECONNREFUSED)", () => {
     const out = new SimNetwork(ecmpNet(true)).probe({ protocol: "udp", from: "c", dst: "192.168.1.11", dport: 53 });
     expect(out.branches).toHaveLength(1);
