@@ -217,9 +217,7 @@ export class ClusterNodeTables {
 
   forNode(cfg: ProxierConfig): string {
     const family = proxierFamily(cfg);
-    // Everything but the node's own name and addresses (the family stands for the addresses'
-    // one cluster-wide effect).
-    const key = `${family} ${JSON.stringify({ ...cfg, nodeName: "", nodeIPs: [] })}`;
+    const key = clusterWideKey(cfg, family);
     const shared = this.byConfig.get(key);
     if (shared != null) return shared;
     const reads: NodeReads = { nodeSpecific: true };
@@ -228,6 +226,36 @@ export class ClusterNodeTables {
     if (shared === undefined) this.byConfig.set(key, reads.nodeSpecific ? null : text);
     return text;
   }
+}
+
+/**
+ * Every ProxierConfig field, and whether it is the node's own. The type makes a field added to
+ * ProxierConfig a compile error until it is placed here, so the key below can never miss one.
+ */
+const NODE_OWN: Record<keyof ProxierConfig, boolean> = {
+  nodeName: true,
+  nodeIPs: true,
+  clusterCIDR: false,
+  masqueradeAll: false,
+  masqueradeMark: false,
+  nodePortAddresses: false,
+  localhostNodePorts: false,
+  nfacct: false,
+  randomFully: false,
+  conntrackTCPLiberal: false,
+  masquerade: false,
+};
+const CLUSTER_WIDE_FIELDS = (Object.keys(NODE_OWN) as Array<keyof ProxierConfig>).filter((k) => !NODE_OWN[k]);
+
+/** The configuration's cluster-wide fields (not the node's name and addresses), and the IP family the node's address picks. */
+function clusterWideKey(cfg: ProxierConfig, family: 4 | 6): string {
+  let key = family === 4 ? "4" : "6";
+  for (const f of CLUSTER_WIDE_FIELDS) {
+    const v = cfg[f];
+    // A plain (unquoted) value is a boolean, null or undefined; strings and arrays are JSON.
+    key += "\u0000" + (typeof v === "string" || Array.isArray(v) ? JSON.stringify(v) : String(v));
+  }
+  return key;
 }
 
 function tablesOfRestore(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined): string {
