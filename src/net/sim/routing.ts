@@ -36,7 +36,8 @@ const UNREACHABLE: RouteResult = { kind: "unreachable" };
 export class RouteTable {
   /** Sorted by prefix length, longest first; connected routes before static ones of equal length. */
   readonly routes: SimRoute[] = [];
-  private readonly results = new Map<SimRoute, RouteResult>();
+  /** The lookup answer of each route, at the same position as the route (made once, not per lookup). */
+  private readonly results: RouteResult[] = [];
 
   constructor(private readonly isLocal: (addr: number) => boolean) {}
 
@@ -73,13 +74,15 @@ export class RouteTable {
       i++;
     }
     this.routes.splice(i, 0, r);
-    this.results.set(r, { kind: "unicast", route: r });
+    this.results.splice(i, 0, { kind: "unicast", route: r });
   }
 
   lookup(dst: number): RouteResult {
     if (this.isLocal(dst)) return LOCAL;
-    for (const r of this.routes) {
-      if (((dst & r.mask) >>> 0) === r.net) return this.results.get(r)!;
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (((dst & r.mask) >>> 0) === r.net) return this.results[i]!;
     }
     return UNREACHABLE;
   }

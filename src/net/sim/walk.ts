@@ -76,12 +76,15 @@ export function ruleReason(rule: string): string {
  * destinations", KUBE-SEP-… (hairpin, `-s <pod IP>`), KUBE-SVC-… (not from the pod CIDR).
  */
 function markingJump(b: EvalBranch): { chain: string; reason: string } | null {
-  const setAt = b.steps.findIndex((s) => /-j MARK --(?:set-xmark|or-mark|set-mark) 0x4000\b/.test(s.text));
+  // Only a MARK rule can set the bit, and only a jump step's text holds `-j <chain>`: the
+  // regular expressions run on those steps alone.
+  const setAt = b.steps.findIndex((s) => s.action === "mark" && /-j MARK --(?:set-xmark|or-mark|set-mark) 0x4000\b/.test(s.text));
   if (setAt < 0) return null;
   const markChain = b.steps[setAt]!.chain;
+  const jumpTo = jumpPattern(markChain);
   for (let i = setAt - 1; i >= 0; i--) {
     const s = b.steps[i]!;
-    if (new RegExp(`-j ${markChain}(?:\\s|$)`).test(s.text)) {
+    if (s.action === "jump" && jumpTo.test(s.text)) {
       const src = /(!\s+)?-s (\S+)/.exec(s.text);
       const reason = ruleReason(s.text);
       return { chain: s.chain, reason: src && !reason.includes(src[2]!) ? `${reason}, source ${src[1] ? "not " : ""}${src[2]}` : reason };
@@ -126,6 +129,18 @@ function connectedSentence(
     const back = dnat && `${replyFrom.ip}:${replyFrom.port}` === dnat.before ? `, and ${displayName(dnat.host)}'s conntrack sent the reply back from ${dnat.before}` : "";
     return `${clientName} ${proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}${back}`;
   };
+}
+
+const jumpPatterns = new Map<string, RegExp>();
+
+/** `-j <chain>` as a whole word, compiled once per chain name. */
+function jumpPattern(chain: string): RegExp {
+  let re = jumpPatterns.get(chain);
+  if (!re) {
+    re = new RegExp(`-j ${chain}(?:\\s|$)`);
+    if (jumpPatterns.size < 1024) jumpPatterns.set(chain, re);
+  }
+  return re;
 }
 
 interface Continuation {
