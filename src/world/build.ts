@@ -806,30 +806,40 @@ function namesOf(world: World): Names {
   };
 }
 
+type NameKind = keyof Names;
+const HOST_KINDS: readonly NameKind[] = ["nodes", "pods", "clients"];
+const HOST_REF_KINDS: readonly NameKind[] = ["nodes", "pods", "clients", "services"];
+const NODE_KINDS: readonly NameKind[] = ["nodes"];
+const POD_KINDS: readonly NameKind[] = ["pods"];
+const SERVICE_KINDS: readonly NameKind[] = ["services"];
+
 /** Checks every name the scenarios use, against the base world plus earlier in-scenario applies. */
 function checkScenarios(ctx: Ctx, ast: A.SpecFile, world: World): void {
   const base = namesOf(world);
   for (const sc of ast.items) {
     if (sc.kind !== "scenario") continue;
-    const n: Names = { nodes: new Set(base.nodes), pods: new Set(base.pods), clients: new Set(base.clients), services: new Set(base.services) };
-    const want = (name: A.Name, what: string, ...sets: Array<[string, Set<string>]>): void => {
-      if (sets.some(([, s]) => s.has(name.text))) return;
-      const all = sets.flatMap(([, s]) => [...s]);
+    // The base sets themselves until the scenario changes one (a delete or an apply): most
+    // scenarios change none, and copying four sets per scenario was most of this check's cost.
+    const n: Names = { nodes: base.nodes, pods: base.pods, clients: base.clients, services: base.services };
+    const own = (kind: NameKind): Set<string> => (n[kind] === base[kind] ? (n[kind] = new Set(base[kind])) : n[kind]);
+    const want = (name: A.Name, what: string, kinds: readonly NameKind[]): void => {
+      for (const k of kinds) if (n[k].has(name.text)) return;
+      const all = kinds.flatMap((k) => [...n[k]]);
       ctx.error(name.pos, "unknown-name", `unknown ${what} \`${name.text}\``, { suggestion: didYouMean(name.text, all), notes: all.length ? undefined : [`no ${what} is declared`] });
     };
-    const host = (name: A.Name): void => want(name, "host (node, pod or client)", ["node", n.nodes], ["pod", n.pods], ["client", n.clients]);
+    const host = (name: A.Name): void => want(name, "host (node, pod or client)", HOST_KINDS);
     const hostRef = (h: A.HostRef): void => {
-      if (h.kind === "name") want(h.name, "host (node, pod, client or Service)", ["node", n.nodes], ["pod", n.pods], ["client", n.clients], ["service", n.services]);
+      if (h.kind === "name") want(h.name, "host (node, pod, client or Service)", HOST_REF_KINDS);
     };
-    const node = (name: A.Name): void => want(name, "node", ["node", n.nodes]);
-    const pod = (name: A.Name): void => want(name, "pod", ["pod", n.pods]);
-    const service = (name: A.Name): void => want(name, "Service", ["service", n.services]);
+    const node = (name: A.Name): void => want(name, "node", NODE_KINDS);
+    const pod = (name: A.Name): void => want(name, "pod", POD_KINDS);
+    const service = (name: A.Name): void => want(name, "Service", SERVICE_KINDS);
     for (const st of sc.statements) {
       switch (st.kind) {
         case "send":
         case "trace":
           host(st.from);
-          if (st.to.kind === "name") want(st.to.name, "target (node, pod, client or Service)", ["node", n.nodes], ["pod", n.pods], ["client", n.clients], ["service", n.services]);
+          if (st.to.kind === "name") want(st.to.name, "target (node, pod, client or Service)", HOST_REF_KINDS);
           else if (st.to.kind === "lb") service(st.to.service);
           for (const e of st.expects) {
             const c = e.check;
@@ -852,12 +862,12 @@ function checkScenarios(ctx: Ctx, ast: A.SpecFile, world: World): void {
         case "set-pod":
         case "delete-pod":
           pod(st.pod);
-          if (st.kind === "delete-pod") n.pods.delete(st.pod.text);
+          if (st.kind === "delete-pod") own("pods").delete(st.pod.text);
           break;
         case "delete-service":
         case "set-service":
           service(st.service);
-          if (st.kind === "delete-service") n.services.delete(st.service.text);
+          if (st.kind === "delete-service") own("services").delete(st.service.text);
           break;
         case "stop-kube-proxy":
         case "fail-node":
@@ -870,9 +880,9 @@ function checkScenarios(ctx: Ctx, ast: A.SpecFile, world: World): void {
           const load = loadApplyManifests(st, ctx.opts);
           ctx.diagnostics.push(...load.diagnostics);
           for (const o of load.objects) {
-            if (o.kind === "Service") n.services.add(o.object.metadata.name);
-            else if (o.kind === "Pod") n.pods.add(o.object.metadata.name);
-            else if (o.kind === "Deployment") for (let k = 1; k <= (o.object.spec?.replicas ?? 1); k++) n.pods.add(`${o.object.metadata.name}-${k}`);
+            if (o.kind === "Service") own("services").add(o.object.metadata.name);
+            else if (o.kind === "Pod") own("pods").add(o.object.metadata.name);
+            else if (o.kind === "Deployment") for (let k = 1; k <= (o.object.spec?.replicas ?? 1); k++) own("pods").add(`${o.object.metadata.name}-${k}`);
           }
           break;
         }
