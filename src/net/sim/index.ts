@@ -151,34 +151,59 @@ const builtTopologies = new WeakMap<Topology, BuiltTopology>();
 
 /** Hosts and segments, which depend on everything in the host specs but their rules. */
 interface BuiltHosts {
+  specs: readonly HostSpec[];
   hosts: SimHost[];
   segments: Segments;
 }
 // A scenario change (a pod not ready, a Service edited) makes a new Topology whose hosts differ
 // from the base world's only in their rules, most of the time: the hosts and segments built for
-// the same wiring are reused (a host never changes once built). Keyed by the specs without
-// their rules; bounded, oldest dropped first.
-const HOSTS_CACHE_MAX = 32;
-const hostsByWiring = new Map<string, BuiltHosts>();
+// the same wiring are reused (a host never changes once built). The last few wirings are
+// compared field by field (no key to build: a JSON key cost as much as building the hosts).
+const RECENT_WIRINGS = 8;
+const recentWirings: BuiltHosts[] = [];
 
-function wiringKey(spec: HostSpec): string {
-  const { iptables, ...wiring } = spec;
-  void iptables;
-  return JSON.stringify(wiring);
+/** Equal JSON-like data (the specs are plain objects, arrays, strings, numbers, booleans). */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/** The same host but for its rules: every field except `iptables` equal. */
+function sameWiring(a: HostSpec, b: HostSpec): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (k === "iptables") continue;
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameData((a as unknown as Record<string, unknown>)[k], (b as unknown as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 function builtHosts(specs: readonly HostSpec[]): BuiltHosts {
-  const key = specs.map(wiringKey).join("\n");
-  let built = hostsByWiring.get(key);
-  if (built) return built;
-  built = { hosts: [], segments: new Segments() };
+  for (const w of recentWirings) {
+    if (w.specs.length === specs.length && specs.every((s, i) => sameWiring(s, w.specs[i]!))) return w;
+  }
+  const built: BuiltHosts = { specs, hosts: [], segments: new Segments() };
   for (const spec of specs) {
     const host = new SimHost(spec);
     built.hosts.push(host);
     for (const iface of host.ifaces.values()) built.segments.add(iface);
   }
-  if (hostsByWiring.size >= HOSTS_CACHE_MAX) hostsByWiring.delete(hostsByWiring.keys().next().value!);
-  hostsByWiring.set(key, built);
+  // Newest first: a file's scenarios ask for its own wiring again and again.
+  recentWirings.unshift(built);
+  if (recentWirings.length > RECENT_WIRINGS) recentWirings.pop();
   return built;
 }
 
