@@ -69,13 +69,33 @@ const lazyBuiltins = {
   },
 };
 
+// chevrotain's imports of lodash-es get scripts/fast-lodash.mjs's functions in place of lodash's
+// own (the rest of lodash-es as it is): its pickBy was most of the grammar recording that every
+// run pays at start-up (see that file). Other importers, fast-lodash.mjs itself included, get
+// lodash-es unchanged.
+const fastLodashFile = fileURLToPath(new URL("./fast-lodash.mjs", import.meta.url));
+const fastLodash = {
+  name: "fast-lodash",
+  setup(b) {
+    b.onResolve({ filter: /^lodash-es$/ }, (args) => {
+      if (args.namespace === "fast-lodash" || !/[\\/]node_modules[\\/](@chevrotain[\\/][^\\/]+|chevrotain)[\\/]/.test(args.importer)) return undefined;
+      return { path: "lodash-es", namespace: "fast-lodash", pluginData: { resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: "fast-lodash" }, (args) => ({
+      contents: `export * from "lodash-es";\nexport { pickBy } from ${JSON.stringify(fastLodashFile)};\n`,
+      resolveDir: args.pluginData.resolveDir,
+      loader: "js",
+    }));
+  },
+};
+
 // One file per entry: with the code cache, code a run never calls costs little (V8 compiles
 // functions lazily, and the cache holds those the warm-up run compiled).
 const cli = await build({
   ...common,
   entryPoints: { svcspec: "src/cli/main.ts" },
   outExtension: { ".js": ".cjs" },
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, fastLodash],
   // import() of mocha (JUnit reports) becomes require(): the vm.Script the launcher compiles
   // has no module loader for dynamic imports, and mocha is CommonJS anyway.
   supported: { "dynamic-import": false },
