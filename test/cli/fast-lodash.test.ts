@@ -2,6 +2,7 @@
 // scripts/build.mjs): it must return what lodash's returns, with the same predicate calls.
 
 import fc from "fast-check";
+// @ts-expect-error: lodash-es has no type declarations here (chevrotain's dependency, not ours)
 import { pickBy as lodashPickBy } from "lodash-es";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the build, without type declarations
