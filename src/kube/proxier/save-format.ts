@@ -275,12 +275,21 @@ function tablesOfRestore(restore: string, family: 4 | 6, table: "filter" | "nat"
   return out;
 }
 
+// The jump rules in iptables-save's form, per family: the same for every sync (normalizeRule is
+// pure), made once instead of a line built and looked up per rule per sync.
+const JUMP_RULES_SAVED: Record<4 | 6, string[] | undefined> = { 4: undefined, 6: undefined };
+function savedJumpRules(family: 4 | 6): string[] {
+  return (JUMP_RULES_SAVED[family] ??= JUMP_RULES.map((j) => normalizeRule(`-A ${j.chain} ${j.args}`, family)));
+}
+
 function saveTables(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined, normalize: (rule: string, family: 4 | 6) => string): string {
   const chains: Record<string, Map<string, string[]>> = { filter: new Map(), nat: new Map() };
   for (const t of ["filter", "nat"]) for (const b of BUILTIN[t]!) chains[t]!.set(b, []);
   // Jump rules: each is inserted at position 1, so later ones end up above earlier ones.
-  for (const j of JUMP_RULES) {
-    chains[j.table]!.get(j.chain)!.unshift(normalize(`-A ${j.chain} ${j.args}`, family));
+  const saved = savedJumpRules(family);
+  for (let i = 0; i < JUMP_RULES.length; i++) {
+    const j = JUMP_RULES[i]!;
+    chains[j.table]!.get(j.chain)!.unshift(saved[i]!);
     if (!chains[j.table]!.has(j.target)) chains[j.table]!.set(j.target, []);
   }
   let current: Map<string, string[]> | null = null;
