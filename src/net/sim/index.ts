@@ -31,8 +31,11 @@ export interface SimOptions {
 interface World {
   p: number;
   recent: Map<string, RecentLists>;
-  /** The choices of the probe that made this world (for naming branches of later probes). */
-  label: string[];
+  /**
+   * The choices of the probe branch that made this world, for naming branches of later probes
+   * (its own "earlier: …" choices are left out then).
+   */
+  choices: readonly string[];
 }
 
 const FIRST_EPHEMERAL_PORT = 40000;
@@ -245,7 +248,7 @@ export class SimNetwork {
   private readonly hosts = new Map<string, WalkHost>();
   private readonly segments: Segments;
   private readonly ctBase = new Map<string, CtTable>();
-  private worlds: World[] = [{ p: 1, recent: new Map(), label: [] }];
+  private worlds: World[] = [{ p: 1, recent: new Map(), choices: [] }];
   private nextPort = FIRST_EPHEMERAL_PORT;
   private clock = 1000;
 
@@ -279,7 +282,7 @@ export class SimNetwork {
     const next: World[] = [];
     for (const world of this.worlds) {
       const path = new Path(world.p, this.ctBase, world.recent);
-      if (this.worlds.length > 1) path.choices.push(...world.label.map((c) => `earlier: ${c}`));
+      if (this.worlds.length > 1) for (const c of world.choices) if (!c.startsWith("earlier: ")) path.choices.push(`earlier: ${c}`);
       const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns, this.opts.evaluate ?? runTable);
       if (!h.up) {
         path.event({ phase: "request", host: h.name, kind: "drop", text: `${displayName(h.name)} is down` });
@@ -297,7 +300,7 @@ export class SimNetwork {
       for (const leaf of walk.leaves) {
         branches.push(this.toBranch(leaf));
         leaf.ctLayers().forEach((layer, host) => CtTable.mergeInto(this.ctBase.get(host)!, layer));
-        next.push({ p: leaf.p, recent: leaf.recent, label: leaf.choices.filter((c) => !c.startsWith("earlier: ")) });
+        next.push({ p: leaf.p, recent: leaf.recent, choices: leaf.choices });
       }
     }
     this.worlds = mergeWorlds(next);
@@ -393,18 +396,18 @@ function recentSignature(recent: Map<string, RecentLists>): string {
 /** Branches that left the same recent state are one world for the next probe. */
 function mergeWorlds(worlds: World[]): World[] {
   // One branch is one world, whatever its recent state (the usual case: no ECMP, one endpoint).
-  if (worlds.length === 1) return [{ ...worlds[0]!, label: [] }];
+  if (worlds.length === 1) return [{ p: worlds[0]!.p, recent: worlds[0]!.recent, choices: [] }];
   const bySig = new Map<string, World>();
   for (const w of worlds) {
     const sig = recentSignature(w.recent);
     const seen = bySig.get(sig);
     if (!seen) bySig.set(sig, { ...w });
     else {
-      if (w.p > seen.p) seen.label = w.label;
+      if (w.p > seen.p) seen.choices = w.choices;
       seen.p += w.p;
     }
   }
   const out = [...bySig.values()];
-  if (out.length === 1) out[0]!.label = [];
+  if (out.length === 1) out[0]!.choices = [];
   return out;
 }

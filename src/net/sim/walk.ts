@@ -164,7 +164,7 @@ export class Walk {
     private readonly dns: DnsHook | undefined,
     private readonly evaluate: typeof runTable = runTable,
   ) {
-    this.clientName = displayName(sock.host);
+    this.clientName = hosts.get(sock.host)?.host.displayName ?? displayName(sock.host);
   }
 
   // ---------------------------------------------------------------- start and end
