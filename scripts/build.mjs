@@ -82,7 +82,7 @@ const fastLodash = {
       return { path: "lodash-es", namespace: "fast-lodash", pluginData: { resolveDir: args.resolveDir } };
     });
     b.onLoad({ filter: /.*/, namespace: "fast-lodash" }, (args) => ({
-      contents: `export * from "lodash-es";\nexport { pickBy } from ${JSON.stringify(fastLodashFile)};\n`,
+      contents: `export * from "lodash-es";\nexport { has, pickBy } from ${JSON.stringify(fastLodashFile)};\n`,
       resolveDir: args.pluginData.resolveDir,
       loader: "js",
     }));

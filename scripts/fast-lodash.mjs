@@ -4,7 +4,7 @@
 // `assign(this, pickBy(options, (v) => v !== undefined))`: lodash's generic pickBy (all keys,
 // inherited ones and symbols, each as a path) was most of that recording, paid by every run.
 
-import { pickBy as lodashPickBy } from "lodash-es";
+import { has as lodashHas, pickBy as lodashPickBy } from "lodash-es";
 
 const plainPrototype = Object.prototype;
 
@@ -31,4 +31,18 @@ export function pickBy(object, predicate) {
     if (predicate(value, key)) picked[key] = value;
   }
   return picked;
+}
+
+/** A key lodash's has reads as one own property name (not a path, not an array index). */
+const PLAIN_NAME = /^[A-Za-z_$][\w$]*$/;
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * lodash's has for a plain property name (chevrotain asks `has(tokType, "tokenTypeIdx")`,
+ * `has(config, "resyncEnabled")` ... for every token type and rule at start-up): an own-property
+ * check, which is what lodash's path machinery ends in for such a name. Other keys go to lodash.
+ */
+export function has(object, key) {
+  if (typeof key !== "string" || !PLAIN_NAME.test(key)) return lodashHas(object, key);
+  return object != null && hasOwn.call(object, key);
 }

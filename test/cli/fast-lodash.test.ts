@@ -1,12 +1,13 @@
-// The CLI bundle gives chevrotain scripts/fast-lodash.mjs's pickBy instead of lodash's (see
-// scripts/build.mjs): it must return what lodash's returns, with the same predicate calls.
+// The CLI bundle gives chevrotain scripts/fast-lodash.mjs's pickBy and has instead of lodash's
+// (see scripts/build.mjs): they must return what lodash's return (pickBy with the same
+// predicate calls).
 
 import fc from "fast-check";
 // @ts-expect-error: lodash-es has no type declarations here (chevrotain's dependency, not ours)
-import { pickBy as lodashPickBy } from "lodash-es";
+import { has as lodashHas, pickBy as lodashPickBy } from "lodash-es";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the build, without type declarations
-import { pickBy } from "../../scripts/fast-lodash.mjs";
+import { has, pickBy } from "../../scripts/fast-lodash.mjs";
 
 type Pick = (o: unknown, p: (v: unknown, k: string) => boolean) => Record<string, unknown>;
 const fast = pickBy as Pick;
@@ -38,5 +39,21 @@ describe("the bundle's pickBy for chevrotain", () => {
       (_v: unknown, k: string) => k.length % 2 === 0,
     );
     fc.assert(fc.property(fc.oneof(fc.dictionary(fc.string(), fc.anything()), value), predicate, (o, p) => both(o, p)), { numRuns: 1000 });
+  });
+});
+
+describe("the bundle's has for chevrotain", () => {
+  it("answers what lodash answers, for any object and key", () => {
+    const objects = fc.oneof(
+      fc.anything(),
+      fc.constantFrom<unknown>(null, undefined, [1, , 3], Object.create({ inherited: 1 }), { "a.b": 1, a: { b: 2 } }, { tokenTypeIdx: 0, CATEGORIES: [] }, "text"),
+    );
+    const keys = fc.oneof(fc.string(), fc.constantFrom<unknown>("tokenTypeIdx", "a", "a.b", "a[0]", "0", "1", "length", "__proto__", "inherited", "constructor", 1, -0, Symbol.iterator, ["a", "b"]));
+    fc.assert(
+      fc.property(objects, keys, (o, k) => {
+        expect((has as (o: unknown, k: unknown) => boolean)(o, k)).toBe((lodashHas as (o: unknown, k: unknown) => boolean)(o, k));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
