@@ -293,6 +293,9 @@ class SvcspecParser extends EmbeddedActionsParser {
       // start-up for them (bench/ cold_start_ratio).
       skipValidations: process.env.VITEST === undefined,
     });
+    // The recording's stand-ins then overwrite properties the parser already has, instead of
+    // adding ~90 to an object chevrotain has made a prototype (see disableRecording).
+    this.ownDslMethods();
     if (followsNow) {
       this.performSelfAnalysis();
       return;
@@ -318,9 +321,14 @@ class SvcspecParser extends EmbeddedActionsParser {
    * function is found and called with the same receiver, for well under a millisecond.
    */
   disableRecording(): void {
-    const self = this as unknown as Record<string, unknown> & { RECORDING_PHASE: boolean };
+    (this as unknown as { RECORDING_PHASE: boolean }).RECORDING_PHASE = false;
+    this.ownDslMethods();
+  }
+
+  /** The prototype's DSL methods that recording replaces, as the parser's own properties. */
+  ownDslMethods(): void {
+    const self = this as unknown as Record<string, unknown>;
     const proto = Object.getPrototypeOf(this) as Record<string, unknown>;
-    self.RECORDING_PHASE = false;
     for (let i = 0; i < 10; i++) {
       const idx = i > 0 ? i : "";
       for (const dsl of RECORDED_DSL) self[`${dsl}${idx}`] = proto[`${dsl}${idx}`];
