@@ -11,34 +11,45 @@ import type { Chain, Rule, Ruleset, Table } from "./ruleset.js";
 /** A NAT target's step action, as `kind.toLowerCase()` spells it. */
 const NAT_ACTION: Record<NatAction["kind"], string> = { DNAT: "dnat", SNAT: "snat", MASQUERADE: "masquerade" };
 
-interface Frame {
-  chain: Chain;
-  /** Candidate rule numbers from the dispatch index, or null for a linear scan. */
-  cand: readonly number[] | null;
-  /** Position in cand (or in the rules when cand is null). */
-  pos: number;
+// Frames and states are classes (one shape each), their fields always of one kind: a field that
+// is sometimes null and sometimes an array, or an object of the same role made by two different
+// literals, made the optimised evaluator deoptimise and be compiled again.
+
+/** Candidate list of a frame that scans its chain linearly (no dispatch index). */
+const LINEAR: readonly number[] = [];
+
+class Frame {
+  constructor(
+    public chain: Chain,
+    /** Candidate rule numbers from the dispatch index; LINEAR for a linear scan. */
+    public cand: readonly number[],
+    /** Position in cand (or in the rules for a linear scan). */
+    public pos: number,
+  ) {}
 }
 
-interface State {
-  prob: number;
-  pkt: PacketView;
-  /** The call stack: frames[0 .. depth) (the arrays may hold stale entries beyond). */
-  frames: Frame[];
-  depth: number;
-  /** The rules met: steps[0 .. nsteps). */
-  steps: RuleStep[];
-  nsteps: number;
-  /** NO_CHOICES / NO_RECENT until the first write (most evaluations make none). */
-  choices: string[];
-  recent: RecentUpdate[];
-  notrack: boolean;
-  /** Resume inside the current rule at this matcher (after a statistic split). */
-  matchFrom: number;
-  /**
-   * The evaluation's first state works in the module's scratch frames and steps (a table run is
-   * synchronous and never re-entered); a split's other states have their own arrays.
-   */
-  scratch: boolean;
+class State {
+  constructor(
+    public prob: number,
+    public pkt: PacketView,
+    /** The call stack: frames[0 .. depth) (the arrays may hold stale entries beyond). */
+    public frames: Frame[],
+    public depth: number,
+    /** The rules met: steps[0 .. nsteps). */
+    public steps: RuleStep[],
+    public nsteps: number,
+    /** NO_CHOICES / NO_RECENT until the first write (most evaluations make none). */
+    public choices: string[],
+    public recent: RecentUpdate[],
+    public notrack: boolean,
+    /** Resume inside the current rule at this matcher (after a statistic split). */
+    public matchFrom: number,
+    /**
+     * The evaluation's first state works in the module's scratch frames and steps (a table run
+     * is synchronous and never re-entered); a split's other states have their own arrays.
+     */
+    public scratch: boolean,
+  ) {}
 }
 
 // A probe runs a few dozen tables per branch, and most of what one evaluation used to allocate
@@ -52,23 +63,11 @@ const scratchSteps: RuleStep[] = [];
 const workList: State[] = [];
 const scratchLeaves: EvalBranch[] = [];
 let leafCount = 0;
-const scratchState: State = {
-  prob: 1,
-  pkt: { src: 0, dst: 0, proto: 0, sport: 0, dport: 0, mark: 0, inIface: null, outIface: null },
-  frames: scratchFrames,
-  depth: 0,
-  steps: scratchSteps,
-  nsteps: 0,
-  choices: [],
-  recent: [],
-  notrack: false,
-  matchFrom: 0,
-  scratch: true,
-};
 // Shared empty lists for leaves that made no choice and no `-m recent` update. Callers only read
 // a branch (EvalBranch is never changed after evaluation); writers here replace, never push.
 const NO_CHOICES: string[] = [];
 const NO_RECENT: RecentUpdate[] = [];
+const scratchState = new State(0.5, { src: 0, dst: 0, proto: 0, sport: 0, dport: 0, mark: 0, inIface: null, outIface: null }, scratchFrames, 0, scratchSteps, 0, NO_CHOICES, NO_RECENT, false, 0, true);
 
 /** Far beyond any real ruleset; only reachable through a bug, since loops are refused at load. */
 const MAX_DEPTH = 4096;
@@ -82,8 +81,8 @@ export function runTableLinear(ruleset: Ruleset, table: TableName, hook: HookNam
   return evaluate(ruleset, table, hook, pkt, ctx, false);
 }
 
-function candidatesFor(chain: Chain, pkt: PacketView, useIndex: boolean): readonly number[] | null {
-  return useIndex && chain.rules.length >= INDEX_MIN_RULES ? chainIndex(chain).candidates(pkt.dst, ((pkt.proto << 16) | pkt.dport) >>> 0) : null;
+function candidatesFor(chain: Chain, pkt: PacketView, useIndex: boolean): readonly number[] {
+  return useIndex && chain.rules.length >= INDEX_MIN_RULES ? chainIndex(chain).candidates(pkt.dst, ((pkt.proto << 16) | pkt.dport) >>> 0) : LINEAR;
 }
 
 /** Enters `chain`: pushes its frame (a pooled one for the scratch state). */
@@ -91,11 +90,11 @@ function pushFrame(st: State, chain: Chain, useIndex: boolean): void {
   const cand = candidatesFor(chain, st.pkt, useIndex);
   const depth = st.depth++;
   if (!st.scratch) {
-    st.frames[depth] = { chain, cand, pos: 0 };
+    st.frames[depth] = new Frame(chain, cand, 0);
     return;
   }
   let f = framePool[depth];
-  if (f === undefined) framePool[depth] = f = { chain, cand, pos: 0 };
+  if (f === undefined) framePool[depth] = f = new Frame(chain, cand, 0);
   else {
     f.chain = chain;
     f.cand = cand;
@@ -109,7 +108,7 @@ function addStep(st: State, step: RuleStep): void {
 }
 
 function endPos(f: Frame): number {
-  return f.cand ? f.cand.length : f.chain.rules.length;
+  return f.cand !== LINEAR ? f.cand.length : f.chain.rules.length;
 }
 
 function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext, useIndex: boolean): EvalBranch[] {
@@ -152,19 +151,27 @@ function acceptUntouched(mark: number): EvalBranch[] {
 }
 
 function clone(st: State): State {
-  return {
-    prob: st.prob,
-    pkt: st.pkt,
-    frames: st.frames.slice(0, st.depth).map((f) => ({ chain: f.chain, cand: f.cand, pos: f.pos })),
-    depth: st.depth,
-    steps: st.steps.slice(0, st.nsteps),
-    nsteps: st.nsteps,
-    choices: st.choices.slice(),
-    recent: st.recent === NO_RECENT ? NO_RECENT : st.recent.slice(),
-    notrack: st.notrack,
-    matchFrom: 0,
-    scratch: false,
-  };
+  const frames: Frame[] = [];
+  for (let i = 0; i < st.depth; i++) {
+    const f = st.frames[i]!;
+    frames.push(new Frame(f.chain, f.cand, f.pos));
+  }
+  // Literal arrays, not slices: an array literal's site learns its elements' kind (strings here).
+  const choices: string[] = [];
+  for (const c of st.choices) choices.push(c);
+  return new State(
+    st.prob,
+    st.pkt,
+    frames,
+    st.depth,
+    st.steps.slice(0, st.nsteps),
+    st.nsteps,
+    choices,
+    st.recent === NO_RECENT ? NO_RECENT : st.recent.slice(),
+    st.notrack,
+    0,
+    false,
+  );
 }
 
 /** A finished branch: what the table decided for this continuation. */
@@ -222,7 +229,7 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
       st.depth--;
       continue;
     }
-    const ri = f.cand ? f.cand[f.pos]! : f.pos;
+    const ri = f.cand !== LINEAR ? f.cand[f.pos]! : f.pos;
     const rule = chain.rules[ri]!;
     let matched = true;
     const ms = rule.matchers;
