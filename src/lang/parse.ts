@@ -13,6 +13,9 @@ export interface ParseResult {
   diagnostics: Diagnostic[];
 }
 
+/** The line without a final carriage return (`.replace(/\r$/, "")` without a regular expression). */
+export const withoutCR = (line: string): string => (line.endsWith("\r") ? line.slice(0, -1) : line);
+
 function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
@@ -24,12 +27,12 @@ function lineAt(text: string, starts: number[], line: number): string {
   const start = starts[line - 1];
   if (start === undefined) return "";
   const next = starts[line];
-  return text.slice(start, next === undefined ? text.length : next - 1).replace(/\r$/, "");
+  return withoutCR(text.slice(start, next === undefined ? text.length : next - 1));
 }
 
 export function sourceLineAt(text: string, line: number): string {
   const lines = text.split("\n");
-  return (lines[line - 1] ?? "").replace(/\r$/, "");
+  return withoutCR(lines[line - 1] ?? "");
 }
 
 export function parse(text: string, file: string): ParseResult {

@@ -257,6 +257,11 @@ function gatedAlternation(options: Parameters<ILookaheadStrategy["buildLookahead
 function replaceLookahead(parser: unknown, standIn: unknown, built: unknown): void {
   const cache = (parser as { lookAheadFuncsCache?: Map<unknown, unknown> }).lookAheadFuncsCache;
   if (!(cache instanceof Map)) return;
+  const known = lookaheadKeys.get(standIn as object);
+  if (known !== undefined && cache.get(known) === standIn) {
+    cache.set(known, built);
+    return;
+  }
   for (const [key, f] of cache) {
     if (f === standIn) {
       cache.set(key, built);
@@ -264,6 +269,9 @@ function replaceLookahead(parser: unknown, standIn: unknown, built: unknown): vo
     }
   }
 }
+
+/** Each lookahead function's key in chevrotain's cache, as the parser stored it (setLaFuncCache). */
+const lookaheadKeys = new WeakMap<object, unknown>();
 
 /** The DSL methods chevrotain's enableRecording replaces on the parser, with suffixes "" and 1-9. */
 const RECORDED_DSL = ["CONSUME", "SUBRULE", "OPTION", "OR", "MANY", "MANY_SEP", "AT_LEAST_ONE", "AT_LEAST_ONE_SEP"] as const;
@@ -323,6 +331,12 @@ class SvcspecParser extends EmbeddedActionsParser {
   disableRecording(): void {
     (this as unknown as { RECORDING_PHASE: boolean }).RECORDING_PHASE = false;
     this.ownDslMethods();
+  }
+
+  /** chevrotain's store of a decision's lookahead function, noting its key for replaceLookahead. */
+  setLaFuncCache(key: unknown, value: unknown): void {
+    if (typeof value === "function") lookaheadKeys.set(value, key);
+    (this as unknown as { lookAheadFuncsCache: Map<unknown, unknown> }).lookAheadFuncsCache.set(key, value);
   }
 
   /** The prototype's DSL methods that recording replaces, as the parser's own properties. */

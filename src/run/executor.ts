@@ -4,7 +4,7 @@
 // scenarios and which worker.
 
 import { readFileSync } from "node:fs";
-import { parse } from "../lang/parse.js";
+import { parse, withoutCR } from "../lang/parse.js";
 import type * as ast from "../lang/ast.js";
 import type { Diagnostic } from "../lang/diagnostic.js";
 import { buildWorld, resolveManifestPath } from "../world/build.js";
@@ -113,7 +113,7 @@ export const executeFile: ExecuteFile = async (path, opts) => {
       return result({ status: "error", diagnostics: [...diagnostics, { severity: "error", code: "engine", message: `--engine ${opts.engine}: ${problem}`, pos }] });
     }
   }
-  const lines = l.text.split("\n").map((x) => x.replace(/\r$/, ""));
+  const lines = l.text.split("\n").map(withoutCR);
   const ctx: ScenarioContext = {
     base: built.world,
     runtime: freshRuntime(),
