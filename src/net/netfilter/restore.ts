@@ -64,8 +64,10 @@ function targetCandidates(words: readonly Token[]): string[] {
 const HOOK_BIT: Record<HookName, number> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
 const HOOKS = Object.keys(HOOK_BIT) as HookName[];
 
+// Every chain is made with the same fields in the same order (the evaluator's lazily built ones
+// included): one object shape, so the evaluator's chain reads stay monomorphic.
 function newChain(name: string, builtin: boolean, policy: Policy | null, counters = "[0:0]"): Chain {
-  return { name, builtin, policy, counters, rules: [] };
+  return { name, builtin, policy, counters, rules: [], index: null, steps: undefined, policyStep: undefined };
 }
 
 function freshTable(name: TableName, previous: Table | undefined): Table {
@@ -77,285 +79,359 @@ function freshTable(name: TableName, previous: Table | undefined): Table {
   return { name, chains };
 }
 
+type Deleted = Map<string, { line: number; column: number; text: string; lineText: string }>;
+
 export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOptions): Ruleset {
-  const file = opts.file ?? "<rules>";
   const lines = text.split("\n");
-  const result: Ruleset = { tables: new Map(ruleset.tables) };
-
-  let lineNo = 0;
-  let lineText = "";
-  const fail = (message: string, at: Token | null, suggestion?: string): never => {
-    throw new RulesetParseError(message, { file, line: lineNo, column: at ? at.column : 1, token: at ? at.text : "", sourceLine: lineText }, suggestion);
-  };
-
-  // The table being restored: its chain map is private; chains are copied before a change.
-  let table: Table | null = null;
-  let ruleEnv: RuleParseEnv | null = null;
-  let tableLine = 0;
-  let owned = new Set<string>();
-  let declared = new Set<string>();
-  let deleted = new Map<string, { line: number; column: number; text: string; lineText: string }>();
-
-  const own = (name: string): Chain => {
-    const c = table!.chains.get(name)!;
-    if (owned.has(name)) return c;
-    const copy: Chain = { name: c.name, builtin: c.builtin, policy: c.policy, counters: c.counters, rules: c.rules.slice(), index: null };
-    table!.chains.set(name, copy);
-    owned.add(name);
-    return copy;
-  };
-  const needChain = (tok: Token | undefined, cmd: Token): Chain => {
-    if (!tok) return fail(`${cmd.text} needs a chain name`, cmd);
-    if (!table!.chains.has(tok.text)) {
-      return fail(`no chain named \`${tok.text}\` in table ${table!.name}`, tok, declareHint(tok.text));
-    }
-    return own(tok.text);
-  };
-  const declareHint = (name: string) => `declare it first with \`:${name} - [0:0]\``;
-  const isBuiltin = (name: string) => BUILTIN_CHAINS[table!.name].includes(name);
-  const isUserChain = (name: string) => table!.chains.has(name) && !isBuiltin(name);
-  const useLineCache = text.length <= LINE_CACHE_TEXT_MAX;
-  const declareUserChain = (t: Table, nameTok: Token, counters: string): void => {
-    const name = nameTok.text;
-    validateChainName(nameTok, fail);
-    if (!opts.noflush && declared.has(name)) fail(`chain ${name} is declared twice`, nameTok);
-    // Declared: created, or flushed when it exists (what --noflush relies on).
-    t.chains.set(name, newChain(name, false, null, counters));
-    owned.add(name);
-    declared.add(name);
-    deleted.delete(name);
-  };
-  let lastHitChain: Chain | null = null;
-
+  const run = new RestoreRun(ruleset, opts, text.length <= LINE_CACHE_TEXT_MAX);
+  // The loop keeps only what nearly every line of a kube-proxy dump takes (a remembered -A
+  // line, a plain chain declaration): small methods that the optimising compiler takes early,
+  // while the general line handling, mostly cold, stays apart.
   for (let idx = 0; idx < lines.length; idx++) {
-    lineNo = idx + 1;
+    run.lineNo = idx + 1;
     // Per-line work is kept to plain character tests: a 10k-Service restore has 440k lines.
     const raw = lines[idx]!;
-    lineText = raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    const lineText = raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    run.lineText = lineText;
     if (isBlankOrComment(lineText)) continue;
-    if (useLineCache && table && lineText.startsWith("-A ")) {
-      const hit = lineCache.get(table.name)?.get(lineText);
-      // A chain's rules come one after another: the chain of the previous remembered line is
-      // still this restore's own copy unless a line in between was handled below.
-      const sameChain: boolean = hit !== undefined && hit.chain === lastHitChain?.name;
-      if (
-        hit &&
-        (sameChain || table.chains.has(hit.chain)) &&
-        (hit.jumpsTo !== null ? isUserChain(hit.jumpsTo) : !hit.notChains.some(isUserChain))
-      ) {
-        const chain: Chain = sameChain ? lastHitChain! : own(hit.chain);
-        lastHitChain = chain;
-        const src = { file, line: lineNo, lineText };
-        for (const r of hit.rules) chain.rules.push(withSource(r, src));
-        continue;
-      }
+    if (run.table !== null) {
+      if (run.useLineCache && lineText.startsWith("-A ") && run.appendRemembered(lineText)) continue;
+      run.lastHitChain = null;
+      // The usual user-chain declaration, `:NAME - [0:0]`, taken without splitting it into words
+      // (a third of a kube-proxy dump's lines); anything else goes the general way below.
+      if (lineText.charCodeAt(0) === 58 && lineText.endsWith(" - [0:0]") && run.declareBare(lineText)) continue;
+    } else {
+      run.lastHitChain = null;
     }
-    lastHitChain = null;
-    // The usual user-chain declaration, `:NAME - [0:0]`, taken without splitting it into words
-    // (a third of a kube-proxy dump's lines); anything else goes the general way below.
-    if (table && lineText.charCodeAt(0) === 58 && lineText.endsWith(" - [0:0]")) {
-      const name = lineText.slice(1, -8);
-      if (isBareWord(name) && !isBuiltin(name)) {
-        declareUserChain(table, { text: name, column: 2, quoted: false }, "[0:0]");
-        continue;
-      }
+    run.generalLine(lineText);
+  }
+  if (run.table) {
+    run.lineNo = lines.length;
+    run.lineText = lines[lines.length - 1] ?? "";
+    run.fail(`COMMIT expected: table ${run.table.name} (opened on line ${run.tableLine}) is never committed`, null, "add a COMMIT line");
+  }
+  return run.result;
+}
+
+/** One applyRestore: where it is in the text, and the table being restored. */
+class RestoreRun {
+  readonly file: string;
+  readonly noflush: boolean;
+  readonly result: Ruleset;
+  lineNo = 0;
+  lineText = "";
+  /** The table being restored: its chain map is private; chains are copied before a change. */
+  table: Table | null = null;
+  /** The remembered -A lines of that table (null until one is remembered). */
+  remembered: Map<string, CachedLine> | null = null;
+  ruleEnv: RuleParseEnv | null = null;
+  tableLine = 0;
+  owned = new Set<string>();
+  declared = new Set<string>();
+  deleted: Deleted = new Map();
+  /** The chain of the previous line when it was a remembered -A line. */
+  lastHitChain: Chain | null = null;
+
+  constructor(
+    ruleset: Ruleset,
+    opts: RestoreOptions,
+    readonly useLineCache: boolean,
+  ) {
+    this.file = opts.file ?? "<rules>";
+    this.noflush = opts.noflush;
+    this.result = { tables: new Map(ruleset.tables) };
+  }
+
+  fail(message: string, at: Token | null, suggestion?: string): never {
+    throw new RulesetParseError(message, { file: this.file, line: this.lineNo, column: at ? at.column : 1, token: at ? at.text : "", sourceLine: this.lineText }, suggestion);
+  }
+
+  own(name: string): Chain {
+    const table = this.table!;
+    const c = table.chains.get(name)!;
+    if (this.owned.has(name)) return c;
+    const copy: Chain = { name: c.name, builtin: c.builtin, policy: c.policy, counters: c.counters, rules: c.rules.slice(), index: null, steps: undefined, policyStep: undefined };
+    table.chains.set(name, copy);
+    this.owned.add(name);
+    return copy;
+  }
+
+  isBuiltin(name: string): boolean {
+    return BUILTIN_CHAINS[this.table!.name].includes(name);
+  }
+
+  isUserChain(name: string): boolean {
+    return this.table!.chains.has(name) && !this.isBuiltin(name);
+  }
+
+  /**
+   * A remembered -A line, when what its compiled form depended on still holds: its rules, at
+   * this line, appended to the chain. false: the line goes the general way.
+   */
+  appendRemembered(lineText: string): boolean {
+    const hit = this.remembered?.get(lineText);
+    if (hit === undefined) return false;
+    const table = this.table!;
+    // A chain's rules come one after another: the chain of the previous remembered line is
+    // still this restore's own copy unless a line in between was handled otherwise.
+    const last = this.lastHitChain;
+    const sameChain = last !== null && hit.chain === last.name;
+    if (!sameChain && !table.chains.has(hit.chain)) return false;
+    if (hit.jumpsTo !== null) {
+      if (!this.isUserChain(hit.jumpsTo)) return false;
+    } else {
+      const notChains = hit.notChains;
+      for (let k = 0; k < notChains.length; k++) if (this.isUserChain(notChains[k]!)) return false;
     }
+    const chain = sameChain ? last : this.own(hit.chain);
+    this.lastHitChain = chain;
+    const src = { file: this.file, line: this.lineNo, lineText };
+    const rules = hit.rules;
+    for (let k = 0; k < rules.length; k++) chain.rules.push(withSource(rules[k]!, src));
+    return true;
+  }
+
+  /** `:NAME - [0:0]` for a plain user chain name; false: the line goes the general way. */
+  declareBare(lineText: string): boolean {
+    const name = lineText.slice(1, -8);
+    if (!isBareWord(name) || this.isBuiltin(name)) return false;
+    this.declareUserChain(this.table!, { text: name, column: 2, quoted: false }, "[0:0]");
+    return true;
+  }
+
+  declareUserChain(t: Table, nameTok: Token, counters: string): void {
+    const name = nameTok.text;
+    validateChainName(nameTok, this);
+    if (!this.noflush && this.declared.has(name)) this.fail(`chain ${name} is declared twice`, nameTok);
+    // Declared: created, or flushed when it exists (what --noflush relies on).
+    t.chains.set(name, newChain(name, false, null, counters));
+    this.owned.add(name);
+    this.declared.add(name);
+    this.deleted.delete(name);
+  }
+
+  needChain(tok: Token | undefined, cmd: Token): Chain {
+    if (!tok) return this.fail(`${cmd.text} needs a chain name`, cmd);
+    if (!this.table!.chains.has(tok.text)) {
+      return this.fail(`no chain named \`${tok.text}\` in table ${this.table!.name}`, tok, `declare it first with \`:${tok.text} - [0:0]\``);
+    }
+    return this.own(tok.text);
+  }
+
+  /** Any line but a remembered -A line or a plain chain declaration. */
+  generalLine(lineText: string): void {
     const split = splitWords(lineText);
-    if ("error" in split) fail(split.error, { text: "\"", column: split.column, quoted: false });
-    let words = split as Token[];
+    if ("error" in split) this.fail(split.error, { text: "\"", column: split.column, quoted: false });
+    const words = split as Token[];
     const first = words[0]!;
-
-    if (first.text.startsWith("*")) {
-      if (table) fail(`COMMIT expected before a new table (table ${table.name} opened on line ${tableLine} is not committed)`, first);
-      const name = first.text.slice(1);
-      if (!(TABLE_NAMES as readonly string[]).includes(name)) {
-        fail(name === "security" ? "the security table is not supported by svcspec" : `unknown table \`${name}\``, first, "raw, mangle, nat or filter");
-      }
-      if (words.length > 1) fail("unexpected words after the table name", words[1]!);
-      const tname = name as TableName;
-      const prev = result.tables.get(tname);
-      table = opts.noflush && prev ? { name: tname, chains: new Map(prev.chains) } : freshTable(tname, prev);
-      ruleEnv = null;
-      tableLine = lineNo;
-      owned = new Set(opts.noflush && prev ? [] : table.chains.keys());
-      declared = new Set();
-      deleted = new Map();
-      continue;
-    }
+    if (first.text.startsWith("*")) return this.openTable(words);
     if (first.text === "COMMIT") {
-      if (!table) fail("COMMIT without a table (missing `*filter`-style line?)", first);
-      if (words.length > 1) fail("unexpected words after COMMIT", words[1]!);
-      commitChecks(table!, deleted, file);
-      result.tables.set(table!.name, table!);
-      table = null;
-      continue;
+      const table = this.table;
+      if (!table) this.fail("COMMIT without a table (missing `*filter`-style line?)", first);
+      if (words.length > 1) this.fail("unexpected words after COMMIT", words[1]!);
+      commitChecks(table!, this.deleted, this.file);
+      this.result.tables.set(table!.name, table!);
+      this.table = null;
+      this.remembered = null;
+      return;
     }
-    if (!table) fail("no table selected: a `*nat`, `*filter`, `*mangle` or `*raw` line must come first", first);
-    const t = table!;
+    if (!this.table) this.fail("no table selected: a `*nat`, `*filter`, `*mangle` or `*raw` line must come first", first);
+    if (first.text.startsWith(":")) return this.declaration(words);
+    this.command(words, split as Token[], lineText);
+  }
 
-    if (first.text.startsWith(":")) {
-      const name = first.text.slice(1);
-      const nameTok: Token = { text: name, column: first.column + 1, quoted: false };
-      if (!name) fail("chain declaration without a name", first);
-      const policyTok = words[1];
-      if (!policyTok) fail(`chain declaration \`${first.text}\` needs a policy (\`-\` for a user chain)`, first);
-      const counters = words[2]?.text ?? "[0:0]";
-      if (words[2] && !/^\[[0-9]+:[0-9]+\]$/.test(counters)) fail(`invalid counters \`${counters}\` (expected [packets:bytes])`, words[2]);
-      if (words.length > 3) fail("unexpected words after the chain declaration", words[3]!);
-      if (isBuiltin(name)) {
-        const p = policyTok!.text;
-        if (p !== "ACCEPT" && p !== "DROP" && p !== "-") fail(`invalid policy \`${p}\` for built-in chain ${name}`, policyTok!, "ACCEPT or DROP");
-        if (p === "DROP" && t.name === "nat") fail('the "nat" table is not intended for filtering, iptables refuses a DROP policy there', policyTok!);
-        const c = own(name);
-        if (p !== "-") c.policy = p as Policy;
-        c.counters = counters;
-        // A built-in chain is not flushed by its declaration in --noflush mode (iptables-restore
-        // only sets the policy); without --noflush the whole table was flushed at `*table`.
-        continue;
-      }
-      if (policyTok!.text !== "-") fail(`a user-defined chain has no policy: \`${policyTok!.text}\` must be \`-\``, policyTok!);
-      declareUserChain(t, nameTok, counters);
-      continue;
+  openTable(words: Token[]): void {
+    const first = words[0]!;
+    if (this.table) this.fail(`COMMIT expected before a new table (table ${this.table.name} opened on line ${this.tableLine} is not committed)`, first);
+    const name = first.text.slice(1);
+    if (!(TABLE_NAMES as readonly string[]).includes(name)) {
+      this.fail(name === "security" ? "the security table is not supported by svcspec" : `unknown table \`${name}\``, first, "raw, mangle, nat or filter");
     }
+    if (words.length > 1) this.fail("unexpected words after the table name", words[1]!);
+    const tname = name as TableName;
+    const prev = this.result.tables.get(tname);
+    const table = this.noflush && prev ? { name: tname, chains: new Map(prev.chains) } : freshTable(tname, prev);
+    this.table = table;
+    this.remembered = lineCache.get(tname) ?? null;
+    this.ruleEnv = null;
+    this.tableLine = this.lineNo;
+    this.owned = new Set(this.noflush && prev ? [] : table.chains.keys());
+    this.declared = new Set();
+    this.deleted = new Map();
+  }
 
-    // Commands. A leading `[pkts:bytes]` (iptables-save -c) is accounting only.
-    if (first.text.charCodeAt(0) === 91 && /^\[[0-9]+:[0-9]+\]$/.test(first.text)) words = words.slice(1);
-    const cmd = words[0];
-    if (!cmd) fail("counters without a rule", first);
-    const c0 = cmd!;
-    const rest = words.slice(1);
-    // One environment per table, pointed at each line's chain and source (not a fresh set of
-    // closures per line).
-    if (ruleEnv === null || ruleEnv.table !== t.name) {
-      ruleEnv = {
+  declaration(words: Token[]): void {
+    const t = this.table!;
+    const first = words[0]!;
+    const name = first.text.slice(1);
+    const nameTok: Token = { text: name, column: first.column + 1, quoted: false };
+    if (!name) this.fail("chain declaration without a name", first);
+    const policyTok = words[1];
+    if (!policyTok) this.fail(`chain declaration \`${first.text}\` needs a policy (\`-\` for a user chain)`, first);
+    const counters = words[2]?.text ?? "[0:0]";
+    if (words[2] && !/^\[[0-9]+:[0-9]+\]$/.test(counters)) this.fail(`invalid counters \`${counters}\` (expected [packets:bytes])`, words[2]);
+    if (words.length > 3) this.fail("unexpected words after the chain declaration", words[3]!);
+    if (this.isBuiltin(name)) {
+      const p = policyTok!.text;
+      if (p !== "ACCEPT" && p !== "DROP" && p !== "-") this.fail(`invalid policy \`${p}\` for built-in chain ${name}`, policyTok!, "ACCEPT or DROP");
+      if (p === "DROP" && t.name === "nat") this.fail('the "nat" table is not intended for filtering, iptables refuses a DROP policy there', policyTok!);
+      const c = this.own(name);
+      if (p !== "-") c.policy = p as Policy;
+      c.counters = counters;
+      // A built-in chain is not flushed by its declaration in --noflush mode (iptables-restore
+      // only sets the policy); without --noflush the whole table was flushed at `*table`.
+      return;
+    }
+    if (policyTok!.text !== "-") this.fail(`a user-defined chain has no policy: \`${policyTok!.text}\` must be \`-\``, policyTok!);
+    this.declareUserChain(t, nameTok, counters);
+  }
+
+  /** The rule environment of the current table (one per table, pointed at each line's chain and source). */
+  env(): RuleParseEnv {
+    const t = this.table!;
+    if (this.ruleEnv === null || this.ruleEnv.table !== t.name) {
+      this.ruleEnv = {
         table: t.name,
         chain: "",
         chainExists: (n) => t.chains.has(n),
         chainName: (n) => t.chains.get(n)?.name,
         chainNames: () => t.chains.keys(),
-        src: { file, line: lineNo, lineText },
-        fail: (m, at, s) => fail(m, at, s),
+        src: { file: this.file, line: this.lineNo, lineText: this.lineText },
+        fail: (m, at, s) => this.fail(m, at, s),
       };
     }
-    const env = ruleEnv;
-    const parseRule = (chainName: string, ws: Token[]): Rule[] => {
-      env.chain = chainName;
-      env.src = { file, line: lineNo, lineText };
-      return parseRuleWords(ws, env);
-    };
+    return this.ruleEnv;
+  }
+
+  parseRule(chainName: string, ws: Token[]): Rule[] {
+    const env = this.env();
+    env.chain = chainName;
+    env.src = { file: this.file, line: this.lineNo, lineText: this.lineText };
+    return parseRuleWords(ws, env);
+  }
+
+  /** A command line (-A, -I, -D, -N, -X, -F, -P, -Z), optionally after `[pkts:bytes]`. */
+  command(lineWords: Token[], split: Token[], lineText: string): void {
+    const t = this.table!;
+    const first = lineWords[0]!;
+    let words = lineWords;
+    // A leading `[pkts:bytes]` (iptables-save -c) is accounting only.
+    if (first.text.charCodeAt(0) === 91 && /^\[[0-9]+:[0-9]+\]$/.test(first.text)) words = words.slice(1);
+    const cmd = words[0];
+    if (!cmd) this.fail("counters without a rule", first);
+    const c0 = cmd!;
+    const rest = words.slice(1);
     switch (c0.text) {
       case "-A":
       case "--append": {
-        const chain = needChain(rest[0], c0);
-        const rules = parseRule(chain.name, rest.slice(1));
+        const chain = this.needChain(rest[0], c0);
+        const rules = this.parseRule(chain.name, rest.slice(1));
         chain.rules.push(...rules);
-        if (useLineCache && c0.text === "-A" && words === split && lineText.startsWith("-A ")) {
-          if (lineCacheSize >= LINE_CACHE_MAX) {
-            lineCache.clear();
-            lineCacheSize = 0;
-          }
-          let byTable = lineCache.get(t.name);
-          if (!byTable) lineCache.set(t.name, (byTable = new Map()));
-          const t0 = rules[0]?.target;
-          const jumpsTo = t0 && (t0.kind === "jump" || t0.kind === "goto") ? t0.chain : null;
-          byTable.set(lineText, { chain: chain.name, jumpsTo, notChains: jumpsTo === null ? targetCandidates(rest) : [], rules });
-          lineCacheSize++;
-        }
-        continue;
+        if (this.useLineCache && c0.text === "-A" && words === split && lineText.startsWith("-A ")) this.remember(t, chain, rules, rest, lineText);
+        return;
       }
       case "-I":
       case "--insert": {
-        const chain = needChain(rest[0], c0);
+        const chain = this.needChain(rest[0], c0);
         let ws = rest.slice(1);
         let pos = 1;
         if (ws[0] && /^[0-9]+$/.test(ws[0].text)) {
           pos = Number(ws[0].text);
-          if (pos < 1 || pos > chain.rules.length + 1) fail(`rule number ${pos} is out of range (chain ${chain.name} has ${chain.rules.length} rules)`, ws[0]);
+          if (pos < 1 || pos > chain.rules.length + 1) this.fail(`rule number ${pos} is out of range (chain ${chain.name} has ${chain.rules.length} rules)`, ws[0]);
           ws = ws.slice(1);
         }
-        chain.rules.splice(pos - 1, 0, ...parseRule(chain.name, ws));
-        continue;
+        chain.rules.splice(pos - 1, 0, ...this.parseRule(chain.name, ws));
+        return;
       }
       case "-D":
       case "--delete": {
-        const chain = needChain(rest[0], c0);
+        const chain = this.needChain(rest[0], c0);
         const ws = rest.slice(1);
         if (ws.length === 1 && /^[0-9]+$/.test(ws[0]!.text)) {
           const n = Number(ws[0]!.text);
-          if (n < 1 || n > chain.rules.length) fail(`rule number ${n} does not exist in chain ${chain.name}`, ws[0]!);
+          if (n < 1 || n > chain.rules.length) this.fail(`rule number ${n} does not exist in chain ${chain.name}`, ws[0]!);
           chain.rules.splice(n - 1, 1);
-          continue;
+          return;
         }
-        for (const r of parseRule(chain.name, ws)) {
+        for (const r of this.parseRule(chain.name, ws)) {
           const k = chain.rules.findIndex((x) => x.text === r.text);
-          if (k < 0) fail(`no rule like this in chain ${chain.name} to delete`, c0);
+          if (k < 0) this.fail(`no rule like this in chain ${chain.name} to delete`, c0);
           chain.rules.splice(k, 1);
         }
-        continue;
+        return;
       }
       case "-N":
       case "--new-chain": {
         const n = rest[0];
-        if (!n) fail("-N needs a chain name", c0);
-        validateChainName(n!, fail);
-        if (t.chains.has(n!.text)) fail(`chain ${n!.text} already exists`, n!);
+        if (!n) this.fail("-N needs a chain name", c0);
+        validateChainName(n!, this);
+        if (t.chains.has(n!.text)) this.fail(`chain ${n!.text} already exists`, n!);
         t.chains.set(n!.text, newChain(n!.text, false, null));
-        owned.add(n!.text);
-        deleted.delete(n!.text);
-        continue;
+        this.owned.add(n!.text);
+        this.deleted.delete(n!.text);
+        return;
       }
       case "-X":
       case "--delete-chain": {
         const targets = rest[0] ? [rest[0]] : [...t.chains.values()].filter((c) => !c.builtin).map((c) => ({ text: c.name, column: c0.column, quoted: false }));
         for (const n of targets) {
           const c = t.chains.get(n.text);
-          if (!c) fail(`no chain named \`${n.text}\` to delete in table ${t.name}`, n);
-          if (c!.builtin) fail(`cannot delete the built-in chain ${n.text}`, n);
-          if (c!.rules.length > 0) fail(`cannot delete chain ${n.text}: it still has ${c!.rules.length} rule(s) (flush it first)`, n);
+          if (!c) this.fail(`no chain named \`${n.text}\` to delete in table ${t.name}`, n);
+          if (c!.builtin) this.fail(`cannot delete the built-in chain ${n.text}`, n);
+          if (c!.rules.length > 0) this.fail(`cannot delete chain ${n.text}: it still has ${c!.rules.length} rule(s) (flush it first)`, n);
           t.chains.delete(n.text);
-          owned.delete(n.text);
-          deleted.set(n.text, { line: lineNo, column: n.column, text: n.text, lineText });
+          this.owned.delete(n.text);
+          this.deleted.set(n.text, { line: this.lineNo, column: n.column, text: n.text, lineText: this.lineText });
         }
-        continue;
+        return;
       }
       case "-F":
       case "--flush": {
         const names = rest[0] ? [rest[0].text] : [...t.chains.keys()];
-        if (rest[0]) needChain(rest[0], c0);
+        if (rest[0]) this.needChain(rest[0], c0);
         for (const n of names) {
           const c = t.chains.get(n)!;
           t.chains.set(n, newChain(n, c.builtin, c.policy, c.counters));
-          owned.add(n);
+          this.owned.add(n);
         }
-        continue;
+        return;
       }
       case "-P":
       case "--policy": {
         const n = rest[0];
         const p = rest[1];
-        if (!n || !p) fail("-P needs a chain and a policy", c0);
-        if (!isBuiltin(n!.text)) fail(`only built-in chains have a policy (${n!.text} is not one in table ${t.name})`, n!);
-        if (p!.text !== "ACCEPT" && p!.text !== "DROP") fail(`invalid policy \`${p!.text}\``, p!, "ACCEPT or DROP");
-        if (p!.text === "DROP" && t.name === "nat") fail('the "nat" table is not intended for filtering, iptables refuses a DROP policy there', p!);
-        own(n!.text).policy = p!.text as Policy;
-        continue;
+        if (!n || !p) this.fail("-P needs a chain and a policy", c0);
+        if (!this.isBuiltin(n!.text)) this.fail(`only built-in chains have a policy (${n!.text} is not one in table ${t.name})`, n!);
+        if (p!.text !== "ACCEPT" && p!.text !== "DROP") this.fail(`invalid policy \`${p!.text}\``, p!, "ACCEPT or DROP");
+        if (p!.text === "DROP" && t.name === "nat") this.fail('the "nat" table is not intended for filtering, iptables refuses a DROP policy there', p!);
+        this.own(n!.text).policy = p!.text as Policy;
+        return;
       }
       case "-Z":
       case "--zero":
-        continue;
+        return;
       case "-t":
       case "--table":
-        return fail("-t is not allowed inside a restore file (use a `*table` line)", c0);
+        return this.fail("-t is not allowed inside a restore file (use a `*table` line)", c0);
       default:
-        return fail(`unknown command \`${c0.text}\``, c0, "-A, -I, -D, -N, -X, -F, -P, a `:CHAIN` declaration or COMMIT");
+        return this.fail(`unknown command \`${c0.text}\``, c0, "-A, -I, -D, -N, -X, -F, -P, a `:CHAIN` declaration or COMMIT");
     }
   }
-  if (table) {
-    lineNo = lines.length;
-    lineText = lines[lines.length - 1] ?? "";
-    fail(`COMMIT expected: table ${table.name} (opened on line ${tableLine}) is never committed`, null, "add a COMMIT line");
+
+  /** An -A line's compiled rules, remembered for the next restore of the same table (see lineCache). */
+  remember(t: Table, chain: Chain, rules: Rule[], rest: Token[], lineText: string): void {
+    if (lineCacheSize >= LINE_CACHE_MAX) {
+      lineCache.clear();
+      lineCacheSize = 0;
+    }
+    let byTable = lineCache.get(t.name);
+    if (!byTable) lineCache.set(t.name, (byTable = new Map()));
+    this.remembered = byTable;
+    const t0 = rules[0]?.target;
+    const jumpsTo = t0 && (t0.kind === "jump" || t0.kind === "goto") ? t0.chain : null;
+    byTable.set(lineText, { chain: chain.name, jumpsTo, notChains: jumpsTo === null ? targetCandidates(rest) : [], rules });
+    lineCacheSize++;
   }
-  return result;
 }
 
 /** A non-empty word splitWords would give back as it is: no blank, carriage return or quote. */
@@ -383,45 +459,58 @@ function isBlankOrComment(line: string): boolean {
   return true;
 }
 
-function validateChainName(tok: Token, fail: (m: string, at: Token | null, s?: string) => never): void {
+function validateChainName(tok: Token, run: RestoreRun): void {
   const n = tok.text;
   // XT_EXTENSION_MAXNAMELEN is 29 including the NUL.
-  if (n.length > 28) fail(`chain name \`${n}\` is longer than 28 characters`, tok);
-  if (n.startsWith("-") || n.startsWith("!") || /\s/.test(n)) fail(`invalid chain name \`${n}\``, tok);
-  if (["ACCEPT", "DROP", "RETURN", "QUEUE"].includes(n)) fail(`\`${n}\` is a target and cannot be a chain name`, tok);
+  if (n.length > 28) run.fail(`chain name \`${n}\` is longer than 28 characters`, tok);
+  if (n.startsWith("-") || n.startsWith("!") || /\s/.test(n)) run.fail(`invalid chain name \`${n}\``, tok);
+  if (n === "ACCEPT" || n === "DROP" || n === "RETURN" || n === "QUEUE") run.fail(`\`${n}\` is a target and cannot be a chain name`, tok);
 }
 
-/** The checks iptables-restore/the kernel make when a table is committed. */
-function commitChecks(table: Table, deleted: Map<string, { line: number; column: number; text: string; lineText: string }>, file: string): void {
-  const ruleError = (r: Rule, message: string, column = 1, token = ""): never => {
-    throw new RulesetParseError(message, { file: r.src.file, line: r.src.line, column, token, sourceLine: r.src.lineText });
-  };
-  // 1. Every jump/goto target exists (a chain deleted with -X while still referenced).
+/**
+ * The checks iptables-restore/the kernel make when a table is committed. Three small passes
+ * rather than one function: each is taken by the optimising compiler early and on its own.
+ */
+function commitChecks(table: Table, deleted: Deleted, file: string): void {
+  checkJumpTargets(table, deleted, file);
+  checkLoops(table);
+  checkHooks(table);
+}
+
+function ruleError(r: Rule, message: string, column = 1, token = ""): never {
+  throw new RulesetParseError(message, { file: r.src.file, line: r.src.line, column, token, sourceLine: r.src.lineText });
+}
+
+/** 1. Every jump/goto target exists (a chain deleted with -X while still referenced). */
+function checkJumpTargets(table: Table, deleted: Deleted, file: string): void {
   for (const c of table.chains.values()) {
-    for (const r of c.rules) {
-      const t = r.target;
-      if ((t.kind === "jump" || t.kind === "goto") && !table.chains.has(t.chain)) {
-        const d = deleted.get(t.chain);
-        if (d) {
-          throw new RulesetParseError(`cannot delete chain ${t.chain}: it is still referenced by \`${r.text}\` (line ${r.src.line})`, {
-            file,
-            line: d.line,
-            column: d.column,
-            token: d.text,
-            sourceLine: d.lineText,
-          });
-        }
-        ruleError(r, `chain ${t.chain} does not exist`);
-      }
+    const rules = c.rules;
+    for (let k = 0; k < rules.length; k++) {
+      const t = rules[k]!.target;
+      if ((t.kind === "jump" || t.kind === "goto") && !table.chains.has(t.chain)) missingTarget(rules[k]!, t.chain, deleted, file);
     }
   }
-  // 2. Loops, and 3. which hooks reach each chain (for targets restricted to some hooks).
-  const mask = new Map<string, number>();
-  for (const h of HOOKS) if (table.chains.get(h)?.builtin) mask.set(h, HOOK_BIT[h]);
+}
+
+function missingTarget(r: Rule, chain: string, deleted: Deleted, file: string): never {
+  const d = deleted.get(chain);
+  if (d) {
+    throw new RulesetParseError(`cannot delete chain ${chain}: it is still referenced by \`${r.text}\` (line ${r.src.line})`, {
+      file,
+      line: d.line,
+      column: d.column,
+      token: d.text,
+      sourceLine: d.lineText,
+    });
+  }
+  return ruleError(r, `chain ${chain} does not exist`);
+}
+
+/** 2. No loops: an iterative DFS over jump/goto edges; a back edge is a loop. */
+function checkLoops(table: Table): void {
   const state = new Map<string, 1 | 2>(); // 1 = on the DFS path, 2 = done
   for (const start of table.chains.keys()) {
     if (state.has(start)) continue;
-    // Iterative DFS over jump/goto edges; a back edge is a loop.
     const stack: Array<{ chain: Chain; i: number }> = [{ chain: table.chains.get(start)!, i: 0 }];
     state.set(start, 1);
     while (stack.length) {
@@ -446,7 +535,13 @@ function commitChecks(table: Table, deleted: Map<string, { line: number; column:
       }
     }
   }
-  // Hook masks: propagate from built-in chains along edges until nothing changes (acyclic now).
+}
+
+/** 3. Targets restricted to some hooks are reached only from those (loops are ruled out by now). */
+function checkHooks(table: Table): void {
+  // Hook masks: propagate from built-in chains along edges until nothing changes.
+  const mask = new Map<string, number>();
+  for (const h of HOOKS) if (table.chains.get(h)?.builtin) mask.set(h, HOOK_BIT[h]);
   const work = [...mask.keys()];
   while (work.length) {
     const name = work.pop()!;
