@@ -12,6 +12,7 @@ export type HookName = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUT
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
+export const PROTO_SCTP = 132;
 
 /** conntrack states as `-m conntrack --ctstate` sees them (bit set). */
 export const CT = {

@@ -226,6 +226,8 @@ export class NatRecord extends LazyEvent {
     readonly afterPort: number,
     /** The egress device (source NAT in POSTROUTING), named in the event. */
     readonly outDev: string | null,
+    /** The port was drawn at random (--random-fully), said in the event. */
+    readonly randomFully = false,
   ) {
     super();
   }
@@ -239,7 +241,7 @@ export class NatRecord extends LazyEvent {
   }
 
   expand(out: TraceEvent[]): void {
-    const text = `${this.hostDisplay} ${this.hook} ${this.target} ${this.before} → ${this.after} (${this.chain}${this.outDev !== null ? `, out ${this.outDev}` : ""})`;
+    const text = `${this.hostDisplay} ${this.hook} ${this.target} ${this.before} → ${this.after} (${this.chain}${this.outDev !== null ? `, out ${this.outDev}` : ""}${this.randomFully ? ", --random-fully: a random port" : ""})`;
     out.push({ phase: this.phase, host: this.host, kind: "nat", text, chain: this.chain, hook: this.hook });
   }
 }

@@ -8,14 +8,14 @@
 // Every branch a table returns, and every ECMP next hop, forks the walk; a branch ends when the
 // client's socket decides (connected, refused, unreachable) or nothing more can come back.
 
-import { CT, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
+import { CT, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { EvalBranch, HookName, MatchContext, NatAction, PacketView, TableName } from "../netfilter/api.js";
 import { runTable } from "../netfilter/index.js";
 import type { Ruleset } from "../netfilter/index.js";
 import type { ClientResult, Endpoint4, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
 import type { FlowCache } from "./flows.js";
-import { type CtEntry, Dir, newEntry } from "./conntrack.js";
+import { type CtEntry, type CtTable, Dir, newEntry, tupleHash } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
@@ -144,6 +144,46 @@ function jumpPattern(chain: string): RegExp {
     if (jumpPatterns.size < 1024) jumpPatterns.set(chain, re);
   }
   return re;
+}
+
+/**
+ * The source port a source NAT (SNAT, MASQUERADE) gives a new connection, as nf_nat_core picks
+ * it. Without --random-fully the connection keeps its port when the reply tuple is free (and the
+ * port is in --to-ports); on a clash the next free port is taken. With --random-fully (kube-proxy
+ * writes it whenever iptables supports it) the port is drawn at random from the range: 1024–65535
+ * for a source port of 1024 and up, 600–1023 or 1–511 below (nf_nat_l4proto_unique_tuple), the
+ * --to-ports range when given. The simulator draws it from a hash of the connection and the host,
+ * so a run is repeatable; the kernel engine shows other, truly random, ports.
+ */
+function snatPort(table: CtTable, host: string, pkt: Packet, e: CtEntry, src: number, nat: Exclude<NatAction, { kind: "DNAT" }>): number {
+  const taken = (port: number) => table.replyTaken(pkt.proto, { src: e.reply.src, sport: e.reply.sport, dst: src, dport: port });
+  // Only TCP, UDP and SCTP have ports to rewrite (an ICMP echo's id is not modelled).
+  if (pkt.proto !== PROTO_TCP && pkt.proto !== PROTO_UDP && pkt.proto !== PROTO_SCTP) return pkt.sport;
+  const fixed = nat.kind === "SNAT" && nat.port !== null ? { lo: nat.port, hi: nat.port } : nat.kind === "MASQUERADE" ? (nat.toPorts ?? null) : null;
+  if (!nat.randomFully) {
+    let port = nat.kind === "SNAT" && nat.port !== null ? nat.port : pkt.sport;
+    if (fixed && (port < fixed.lo || port > fixed.hi)) port = fixed.lo;
+    const lo = fixed ? fixed.lo : 1024;
+    const hi = fixed ? fixed.hi : 65535;
+    for (let tries = 0; taken(port) && tries <= hi - lo; tries++) port = port >= hi ? lo : port + 1;
+    return port;
+  }
+  const lo = fixed ? fixed.lo : pkt.sport >= 1024 ? 1024 : pkt.sport >= 512 ? 600 : 1;
+  const hi = fixed ? fixed.hi : pkt.sport >= 1024 ? 65535 : pkt.sport >= 512 ? 1023 : 511;
+  const size = hi - lo + 1;
+  let off = (tupleHash(pkt.proto, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport) ^ hostSeed(host)) & 0xffff;
+  for (let tries = 0; tries < size; tries++, off++) {
+    const port = lo + (off % size);
+    if (!taken(port)) return port;
+  }
+  return lo + (off % size);
+}
+
+/** A number per host name, so two hosts masquerading one connection draw different ports. */
+function hostSeed(host: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < host.length; i++) h = Math.imul(h ^ host.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 interface Continuation {
@@ -763,10 +803,7 @@ export class Walk {
     } else {
       src = nat.ip;
     }
-    let sport = nat.kind === "SNAT" && nat.port !== null ? nat.port : pkt.sport;
-    const table = path.ct(h.name);
-    // Keep the port unless the reply tuple is taken (the kernel's clash avoidance picks another).
-    while (table.replyTaken(pkt.proto, { src: e.reply.src, sport: e.reply.sport, dst: src, dport: sport })) sport = sport >= 65535 ? 1024 : sport + 1;
+    const sport = snatPort(path.ct(h.name), h.name, pkt, e, src, nat);
     const beforeIp = pkt.src;
     const beforePort = pkt.sport;
     pkt.src = src;
@@ -776,7 +813,7 @@ export class Walk {
     e.snat = e.orig.src !== src || e.orig.sport !== sport;
     e.srcManipDone = true;
     if (path.phase === "request") path.masqueraded = true;
-    const rec = new NatRecord(h.name, path.phase, "SNAT", chain, h.displayName, hook, nat.kind, beforeIp, beforePort, src, sport, hop ? hop.dev.name : null);
+    const rec = new NatRecord(h.name, path.phase, "SNAT", chain, h.displayName, hook, nat.kind, beforeIp, beforePort, src, sport, hop ? hop.dev.name : null, nat.randomFully);
     path.nat.push(rec);
     path.event(rec);
   }
