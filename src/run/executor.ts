@@ -14,6 +14,7 @@ import type { FileResult, ScenarioResult } from "./result.js";
 import { runScenario, type ScenarioContext } from "./scenario.js";
 import { ControlPlane } from "../cluster/control-plane.js";
 import { kernelEngine, kernelEngineProblem, simEngine } from "./engine.js";
+import { nowMs } from "./clock.js";
 
 interface Loaded {
   text: string | null;
@@ -75,7 +76,7 @@ const skipped = (sc: ast.ScenarioBlock, engine: ExecuteOptions["engine"]): Scena
 });
 
 export const executeFile: ExecuteFile = async (path, opts) => {
-  const started = performance.now();
+  const started = nowMs();
   const l = load(path);
   const inputs = [...l.inputs];
   const readFile = (f: string): string => {
@@ -86,7 +87,7 @@ export const executeFile: ExecuteFile = async (path, opts) => {
     file: path,
     title: l.spec?.title?.value ?? null,
     status: "passed",
-    durationMs: performance.now() - started,
+    durationMs: nowMs() - started,
     scenarios: [],
     diagnostics: l.diagnostics,
     inputs,

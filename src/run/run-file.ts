@@ -5,6 +5,7 @@
 import type { EngineName, ExecuteFile, ListScenarios } from "./executor-api.js";
 import type { Diagnostic, FileResult, ScenarioResult, Status } from "./result.js";
 import { inShard, makeSelect, shardOfFile, type SelectionSpec } from "./selection.js";
+import { nowMs } from "./clock.js";
 
 export interface ExecutorModule {
   executeFile: ExecuteFile;
@@ -74,7 +75,7 @@ export function restrictToShard(file: string, r: FileResult, selection: Selectio
 
 /** Runs one file. Null: nothing of this file belongs to this shard (it is not reported). */
 export async function runFile(exec: ExecutorModule, file: string, opts: RunFileOptions): Promise<FileResult | null> {
-  const started = performance.now();
+  const started = nowMs();
   const shard = opts.selection.shard;
   try {
     if (shard && exec.listScenarios) {
@@ -92,6 +93,6 @@ export async function runFile(exec: ExecutorModule, file: string, opts: RunFileO
     });
     return restrictToShard(file, result, opts.selection);
   } catch (err) {
-    return restrictToShard(file, internalErrorResult(file, err, performance.now() - started), opts.selection);
+    return restrictToShard(file, internalErrorResult(file, err, nowMs() - started), opts.selection);
   }
 }

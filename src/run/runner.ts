@@ -11,6 +11,7 @@ import type { FileResult, RunResult } from "./result.js";
 import { hasErrorDiagnostics, internalErrorResult, INTERNAL_CODE, runFile, type ExecutorModule, type RunFileOptions } from "./run-file.js";
 import type { SelectionSpec } from "./selection.js";
 import type { WorkerReply, WorkerRequest, WorkerSetup } from "./worker-protocol.js";
+import { nowMs } from "./clock.js";
 
 export type { ExecutorModule } from "./run-file.js";
 
@@ -104,7 +105,7 @@ export function runVerdict(run: RunResult): RunVerdict {
 
 export async function runSpecs(opts: RunnerOptions): Promise<RunnerOutcome> {
   const startedAt = new Date();
-  const t0 = performance.now();
+  const t0 = nowMs();
   const fileOpts: RunFileOptions = { engine: opts.engine, verbose: opts.verbose, bail: opts.bail, selection: opts.selection };
   const reported: FileResult[] = [];
   let stopped = false;
@@ -143,7 +144,7 @@ export async function runSpecs(opts: RunnerOptions): Promise<RunnerOutcome> {
     await runOnWorkers(opts, fileOpts, jobs, slots, release, () => stopped);
   }
 
-  const durationMs = performance.now() - t0;
+  const durationMs = nowMs() - t0;
   return {
     run: { version: 1, startedAt: startedAt.toISOString(), durationMs, files: reported, totals: computeTotals(reported) },
     notRun: stopped ? opts.files.slice(stoppedAt) : [],

@@ -19,6 +19,7 @@ import { endpointsView, podsView, servicesView } from "./views.js";
 import { compareOutcomes } from "./compare.js";
 import type { ExpectationResult, ScenarioResult, StepResult } from "./result.js";
 import { applyChange, type ChangeContext } from "./changes.js";
+import { nowMs } from "./clock.js";
 
 export interface ScenarioContext {
   base: World;
@@ -257,7 +258,7 @@ function failedStep(base: Omit<StepResult, "status" | "branches" | "expectations
 }
 
 export async function runScenario(sc: ast.ScenarioBlock, ctx: ScenarioContext): Promise<ScenarioResult> {
-  const started = performance.now();
+  const started = nowMs();
   const run = new ScenarioRun(ctx, ctx.baseControlPlane ?? new ControlPlane(ctx.base, cloneRuntime(ctx.runtime)));
   const steps: StepResult[] = [];
   const disagreements: string[] = [];
@@ -282,7 +283,7 @@ export async function runScenario(sc: ast.ScenarioBlock, ctx: ScenarioContext): 
     tags: sc.tags.map((t) => t.text),
     pos: sc.pos,
     status: failed ? "failed" : "passed",
-    durationMs: performance.now() - started,
+    durationMs: nowMs() - started,
     steps,
     engine: ctx.engine,
   };
