@@ -84,10 +84,14 @@ describe("views", () => {
   });
 
   it("show conntrack after a NodePort connection: node2 holds DNAT and SNAT in one entry, node1 the forwarded flow", () => {
-    const sport = run.branches("views", 3)[0]!.trace[0]!.text.match(/203\.0\.113\.7:(\d+)/)![1];
+    const branch = run.branches("views", 3)[0]!;
+    const sport = branch.trace[0]!.text.match(/203\.0\.113\.7:(\d+)/)![1];
+    // kube-proxy's MASQUERADE --random-fully: the pod saw node2 from a port drawn at random.
+    const masqPort = branch.sourceSeen!.port;
+    expect(String(masqPort)).not.toBe(sport);
     expect(out(4)).toBe(
       // After the handshake's final ACK: ESTABLISHED, assured, kube-proxy's 24 h timeout.
-      `tcp      6 86400 ESTABLISHED src=203.0.113.7 dst=192.168.1.12 sport=${sport} dport=30080 src=10.244.1.40 dst=192.168.1.12 sport=8080 dport=${sport} [ASSURED] mark=0 use=1`,
+      `tcp      6 86400 ESTABLISHED src=203.0.113.7 dst=192.168.1.12 sport=${sport} dport=30080 src=10.244.1.40 dst=192.168.1.12 sport=8080 dport=${masqPort} [ASSURED] mark=0 use=1`,
     );
     expect(out(5)).toMatch(/^tcp {6}6 86400 ESTABLISHED src=192\.168\.1\.12 dst=10\.244\.1\.40 sport=\d+ dport=8080 src=10\.244\.1\.40 dst=192\.168\.1\.12 sport=8080 dport=\d+ \[ASSURED\] mark=0 use=1$/);
   });
@@ -123,7 +127,7 @@ describe("views", () => {
     expect(lines[1]).toMatch(/^ {2}→ laptop {5}send {15}/);
     expect(t).toMatch(/\n {2}→ node2 {6}nat\/PREROUTING {5}KUBE-NODEPORTS #\d+: jump: -A KUBE-NODEPORTS -p tcp -m comment --comment "default\/web:http" -m tcp --dport 30080 -j KUBE-EXT-\w+\n/);
     expect(t).toMatch(/\n {2}→ node2 {6}PREROUTING {9}PREROUTING DNAT 192\.168\.1\.12:30080 → 10\.244\.1\.40:8080 \(KUBE-SEP-\w+\)\n/);
-    expect(t).toMatch(/\n {2}→ node2 {6}POSTROUTING {8}POSTROUTING MASQUERADE 203\.0\.113\.7:\d+ → 192\.168\.1\.12:\d+ \(KUBE-POSTROUTING, out eth0\)\n/);
+    expect(t).toMatch(/\n {2}→ node2 {6}POSTROUTING {8}POSTROUTING MASQUERADE 203\.0\.113\.7:\d+ → 192\.168\.1\.12:\d+ \(KUBE-POSTROUTING, out eth0, --random-fully: a random port\)\n/);
     expect(t).toMatch(/\n {2}← web-1 {6}reply {14}web-1 accepts from 192\.168\.1\.12:\d+, answers TCP SYN-ACK/);
     expect(t).toMatch(/\n {2}← laptop {5}deliver {12}laptop receives TCP SYN-ACK 192\.168\.1\.12:30080 → 203\.0\.113\.7:\d+\n/);
     expect(lines.at(-1)).toMatch(/^ {2}why: laptop connected to web-1 \(10\.244\.1\.40:8080\) after node2 DNATed 192\.168\.1\.12:30080 to 10\.244\.1\.40:8080/);
