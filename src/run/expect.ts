@@ -97,8 +97,9 @@ export function judgePacketBranch(c: PacketCheck, b: ProbeBranch, dir: Directory
     }
     case "delivered-to": {
       const d = b.deliveredTo;
-      const names = c.pods.map((p) => dir.host(p.text)?.host);
-      return { ok: !!d && names.includes(d.host), got: d ? `delivered to ${dir.displayName(d.host)}` : `not delivered (${res})` };
+      let ok = false;
+      if (d) for (const p of c.pods) if (dir.host(p.text)?.host === d.host) ok = true;
+      return { ok, got: d ? `delivered to ${dir.displayName(d.host)}` : `not delivered (${res})` };
     }
     case "source-seen": {
       const s = b.sourceSeen;
@@ -132,30 +133,44 @@ export function judge<C extends PacketCheck | DnsCheck>(
   perBranch: (b: ProbeBranch) => { ok: boolean; got: string },
   dir: Directory,
 ): ExpectationResult {
-  const verdicts = branches.map(perBranch);
-  const okCount = verdicts.filter((v) => v.ok).length;
+  // Loops into array literals rather than map/filter/flatMap chains: arrays from one literal
+  // site keep one shape (the chains' arrays differed between empty and non-empty, and each new
+  // shape deoptimised this function again). The same verdicts, indexes and text as before.
+  const verdicts: Array<{ ok: boolean; got: string }> = [];
+  let okCount = 0;
+  for (const b of branches) {
+    const v = perBranch(b);
+    verdicts.push(v);
+    if (v.ok) okCount++;
+  }
   let pass: boolean;
-  let failing: number[];
+  const failing: number[] = [];
   if (branches.length === 0) {
     pass = false;
-    failing = [];
   } else if (e.quantifier === "always") {
     pass = okCount === branches.length;
-    failing = verdicts.flatMap((v, i) => (v.ok ? [] : [i]));
+    for (let i = 0; i < verdicts.length; i++) if (!verdicts[i]!.ok) failing.push(i);
   } else if (e.quantifier === "sometimes") {
     pass = okCount > 0;
-    failing = pass ? [] : branches.map((_, i) => i);
+    if (!pass) for (let i = 0; i < branches.length; i++) failing.push(i);
   } else {
     pass = okCount === 0;
-    failing = verdicts.flatMap((v, i) => (v.ok ? [i] : []));
+    for (let i = 0; i < verdicts.length; i++) if (verdicts[i]!.ok) failing.push(i);
   }
   const text = checkText(e.check);
   const expected = `${e.quantifier === "always" ? "" : e.quantifier + " "}${text}`;
-  const shown = failing.length ? failing : branches.map((_, i) => i);
-  const got = branches.length === 0
-    ? "no outcome (the probe could not be sent)"
-    : shown.slice(0, 4).map((i) => `${verdicts[i]!.got} on ${branchLabel(branches[i]!, dir)}`).join("; ") +
-      (shown.length > 4 ? `; … ${shown.length - 4} more branches` : "");
+  // The branches shown: the failing ones, or all of them when none failed.
+  const shownCount = failing.length ? failing.length : branches.length;
+  let got: string;
+  if (branches.length === 0) got = "no outcome (the probe could not be sent)";
+  else {
+    const parts: string[] = [];
+    for (let k = 0; k < shownCount && k < 4; k++) {
+      const i = failing.length ? failing[k]! : k;
+      parts.push(`${verdicts[i]!.got} on ${branchLabel(branches[i]!, dir)}`);
+    }
+    got = parts.join("; ") + (shownCount > 4 ? `; … ${shownCount - 4} more branches` : "");
+  }
   const whyBranch = failing.length ? branches[failing[0]!] : undefined;
   return {
     text,

@@ -323,8 +323,15 @@ function sendNow(run: ScenarioRun, st: ast.ScenarioStmt, base: StepBase): StepRe
 }
 
 function packetStep(st: ast.PacketProbe, base: StepBase, outcome: ProbeOutcome, dir: Directory): StepResult {
-  const expectations: ExpectationResult[] = st.expects.map((e) => judge(e, outcome.branches, (b) => judgePacketBranch(e.check, b, dir), dir));
-  const step = stepResult(base, st.kind, expectations.every((x) => x.status === "passed") ? "passed" : "failed", outcome.branches, expectations);
+  // A loop into an array literal (one array shape; see judge).
+  const expectations: ExpectationResult[] = [];
+  let passed = true;
+  for (const e of st.expects) {
+    const r = judge(e, outcome.branches, (b) => judgePacketBranch(e.check, b, dir), dir);
+    expectations.push(r);
+    if (r.status !== "passed") passed = false;
+  }
+  const step = stepResult(base, st.kind, passed ? "passed" : "failed", outcome.branches, expectations);
   if (st.kind === "trace") step.output = formatTrace(outcome.branches, dir);
   return step;
 }
