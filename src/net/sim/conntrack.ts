@@ -97,6 +97,11 @@ export class CtTable {
   private index: Map<number, IndexSlot> | null = null;
   /** Entries owned by this layer (confirmed here, or copied here before a change). */
   readonly own: CtEntry[] = [];
+  /**
+   * Set when a branch forks: the layer is now shared by both branches and never written again;
+   * each opens its own layer over it when it next touches this host (Path.ct).
+   */
+  frozen = false;
 
   constructor(readonly parent: CtTable | null) {}
 

@@ -312,11 +312,15 @@ export class Path {
     if (!t) {
       t = new CtTable(this.bases.get(host) ?? null);
       this.layers.set(host, t);
+    } else if (t.frozen) {
+      // Shared with a sibling since a fork: this branch's changes go to a layer of its own.
+      t = new CtTable(t);
+      this.layers.set(host, t);
     }
     return t;
   }
 
-  /** Every host's conntrack layer this branch wrote to. */
+  /** Every host's conntrack layer this branch wrote to (the top one; frozen if shared since a fork). */
   ctLayers(): Map<string, CtTable> {
     return this.layers;
   }
@@ -346,10 +350,9 @@ export class Path {
   }
 
   fork(p: number): Path {
-    const layers = new Map<string, CtTable>();
-    // forEach, not for-of: a for-of over Map entries allocates an iterator and an entry array per
-    // step until the JIT optimises it, and forks are frequent.
-    this.layers.forEach((t, h) => layers.set(h, new CtTable(t)));
+    // The layers so far become shared and read-only; each branch opens its own over one when it
+    // next touches that host (ct()), so a fork costs no layer for the hosts it never meets again.
+    this.layers.forEach((t) => (t.frozen = true));
     // The parent's recent maps become shared and read-only: neither child owns them.
     this.ownedRecent = null;
     this.recentShared = true;
@@ -357,16 +360,14 @@ export class Path {
       p,
       this.bases,
       this.recentMap,
-      [...this.choices],
-      [...this.trace],
-      [...this.via],
-      [...this.nat],
-      [...this.marked],
-      layers,
+      this.choices.slice(),
+      this.trace.slice(),
+      this.via.slice(),
+      this.nat.slice(),
+      this.marked.slice(),
+      new Map(this.layers),
       null,
     );
-    // Later writes by this (parent) path go to a fresh layer too, so the child's view stays put.
-    this.layers.forEach((t, h, m) => m.set(h, new CtTable(t)));
     child.masqueraded = this.masqueraded;
     child.phase = this.phase;
     child.deliveredTo = this.deliveredTo;
@@ -374,8 +375,8 @@ export class Path {
     child.server = this.server;
     child.dns = this.dns;
     child.errorCause = this.errorCause;
-    child.forwarders = [...this.forwarders];
-    child.markedBy = [...this.markedBy];
+    child.forwarders = this.forwarders.slice();
+    child.markedBy = this.markedBy.slice();
     return child;
   }
 

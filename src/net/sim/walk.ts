@@ -1025,6 +1025,8 @@ export class Walk {
    */
   private completeHandshake(path: Path): void {
     path.ctLayers().forEach((table) => {
+      // A frozen layer is shared with a sibling branch: its entries are not this branch's alone.
+      if (table.frozen) return;
       for (const e of table.own) if (e.proto === PROTO_TCP && e.seenReply && e.tcpState === "SYN_RECV") e.tcpState = "ESTABLISHED";
     });
   }

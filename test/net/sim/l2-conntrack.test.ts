@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ip } from "../../../src/net/sim/addr.js";
 import { CtTable, Dir, formatEntry, newEntry, tupleHash } from "../../../src/net/sim/conntrack.js";
 import { SimHost } from "../../../src/net/sim/host.js";
+import { Path } from "../../../src/net/sim/path.js";
 import { Segments } from "../../../src/net/sim/l2.js";
 import type { HostSpec } from "../../../src/net/topology.js";
 import { PROTO_TCP, PROTO_UDP } from "../../../src/net/netfilter/api.js";
@@ -88,6 +89,33 @@ describe("conntrack tables", () => {
     CtTable.mergeInto(base, right);
     expect(base.all().length).toBe(2);
     expect(base.lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(true);
+  });
+});
+
+describe("a branch's conntrack across a fork", () => {
+  it("sees what came before the fork; after it, each branch writes only where the other cannot see", () => {
+    const base = new CtTable(null);
+    const parent = new Path(1, new Map([["n", base]]), new Map());
+    const before = newEntry(PROTO_TCP, 1, 1000, 2, 80);
+    parent.ct("n").confirm(before);
+    const child = parent.fork(0.5);
+    const mine = newEntry(PROTO_TCP, 1, 1001, 2, 80);
+    const theirs = newEntry(PROTO_TCP, 1, 1002, 2, 80);
+    child.ct("n").confirm(mine);
+    parent.ct("n").confirm(theirs);
+    for (const p of [parent, child]) expect(p.ct("n").lookup(PROTO_TCP, 1, 1000, 2, 80)?.entry).toBe(before);
+    expect(child.ct("n").lookup(PROTO_TCP, 1, 1002, 2, 80)).toBeUndefined();
+    expect(parent.ct("n").lookup(PROTO_TCP, 1, 1001, 2, 80)).toBeUndefined();
+    // A change to an entry from before the fork is the changing branch's own copy.
+    const w = child.ct("n").writable(before);
+    w.seenReply = true;
+    expect(parent.ct("n").lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(false);
+    expect(child.ct("n").lookup(PROTO_TCP, 1, 1000, 2, 80)!.entry.seenReply).toBe(true);
+    // A host neither branch touched since the fork stays one shared, frozen layer.
+    parent.ct("m").confirm(newEntry(PROTO_UDP, 3, 53, 4, 53));
+    const again = parent.fork(0.25);
+    expect(again.ctLayers().get("m")).toBe(parent.ctLayers().get("m"));
+    expect(again.ctLayers().get("m")!.frozen).toBe(true);
   });
 });
 
