@@ -397,6 +397,16 @@ function recentSignature(recent: Map<string, RecentLists>): string {
 function mergeWorlds(worlds: World[]): World[] {
   // One branch is one world, whatever its recent state (the usual case: no ECMP, one endpoint).
   if (worlds.length === 1) return [{ p: worlds[0]!.p, recent: worlds[0]!.recent, choices: [] }];
+  // Without session affinity no branch has recent lists: one world (no signatures to make).
+  let p = 0;
+  for (const w of worlds) {
+    if (w.recent.size > 0) return mergeBySignature(worlds);
+    p += w.p;
+  }
+  return [{ p, recent: worlds[0]!.recent, choices: [] }];
+}
+
+function mergeBySignature(worlds: World[]): World[] {
   const bySig = new Map<string, World>();
   for (const w of worlds) {
     const sig = recentSignature(w.recent);

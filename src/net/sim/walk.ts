@@ -669,19 +669,24 @@ export class Walk {
     onDrop?: (path: Path, where: string) => void,
     i = 0,
   ): void {
-    if (i === 0 && (hook === "POSTROUTING" || hook === "INPUT") && pkt.ct && !pkt.ctNew) this.srcManip(pkt);
-    if (wh.ruleset === null || i >= tables.length) return next(pkt, path);
-    const table = tables[i]!;
-    const isNat = table === "nat";
-    if (isNat && !(pkt.ct && pkt.ctNew)) return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
-    // A table the ruleset lacks accepts the packet untouched, with no trace; skipping it is the
-    // same walk (kube-proxy nodes have no raw or mangle table: about half of a probe's tables).
-    // Not so for nat: a missing nat table still decides a null binding (applyBranch).
-    if (!isNat && !wh.ruleset.tables.has(table)) return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
     const srcSide = hook === "POSTROUTING" || hook === "INPUT";
-    if (isNat && pkt.ct && (srcSide ? pkt.ct.srcManipDone : pkt.ct.dstManipDone)) {
-      return this.tables(wh, hook, tables, inIface, outIface, pkt, path, next, hop, onDrop, i + 1);
+    if (i === 0 && srcSide && pkt.ct && !pkt.ctNew) this.srcManip(pkt);
+    const ruleset = wh.ruleset;
+    if (ruleset === null) return next(pkt, path);
+    // Tables that have nothing to do for this packet are passed over:
+    // - nat sees only a connection's first packet, once per manip (src or dst) type;
+    // - a table the ruleset lacks accepts the packet untouched, with no trace (kube-proxy nodes
+    //   have no raw or mangle table: about half of a probe's tables). Not so for nat: a missing
+    //   nat table still decides a null binding (applyBranch).
+    let table: TableName | undefined;
+    for (; i < tables.length; i++) {
+      table = tables[i]!;
+      if (table === "nat") {
+        const ct = pkt.ct;
+        if (ct && pkt.ctNew && !(srcSide ? ct.srcManipDone : ct.dstManipDone)) break;
+      } else if (ruleset.tables.has(table)) break;
     }
+    if (i >= tables.length || table === undefined) return next(pkt, path);
     // One view per walk, refilled per table: the interpreter reads it only during the call (a
     // MARK target copies it), and a probe meets a hundred or so tables.
     const view = this.view;
@@ -698,7 +703,7 @@ export class Walk {
     ctx.recent = path.recentOf(wh.host.name);
     let branches = wh.flows !== null ? wh.flows.get(table, hook, view, pkt.ctState) : undefined;
     if (branches === undefined) {
-      branches = this.evaluate(wh.ruleset, table, hook, view, ctx);
+      branches = this.evaluate(ruleset, table, hook, view, ctx);
       if (wh.flows !== null) wh.flows.set(table, hook, view, pkt.ctState, branches);
     }
     const many = branches.length > 1;
