@@ -292,36 +292,47 @@ function saveTables(restore: string, family: 4 | 6, table: "filter" | "nat" | un
     chains[j.table]!.get(j.chain)!.unshift(saved[i]!);
     if (!chains[j.table]!.has(j.target)) chains[j.table]!.set(j.target, []);
   }
+  restoreInto(chains, restore, family, normalize);
+  let out = "";
+  for (const t of table ? [table] : (["filter", "nat"] as const)) out += printTable(t, chains[t]!);
+  return out;
+}
+
+/**
+ * The restore's chains and -A lines added to `chains` (per table). Its own small function: the
+ * per-line loop is what runs most, and is taken by the optimising compiler early on its own.
+ */
+function restoreInto(chains: Record<string, Map<string, string[]>>, restore: string, family: 4 | 6, normalize: (rule: string, family: 4 | 6) => string): void {
   let current: Map<string, string[]> | null = null;
-  for (const line of restore.split("\n")) {
+  const lines = restore.split("\n");
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!;
     if (line.startsWith("*")) current = chains[line.slice(1)] ?? null;
     else if (!current) continue;
     else if (line.startsWith(":")) {
       const sp = line.indexOf(" ");
-      const name = sp < 0 ? line.slice(1) : line.slice(1, sp);
-      if (!current.has(name)) current.set(name, []);
-      else current.set(name, []); // a declared chain is flushed by --noflush restore
+      // A declared chain is created, or flushed by --noflush restore when it exists.
+      current.set(sp < 0 ? line.slice(1) : line.slice(1, sp), []);
     } else if (line.startsWith("-A ")) {
       const sp = line.indexOf(" ", 3);
       const name = sp < 0 ? line.slice(3) : line.slice(3, sp);
       current.get(name)!.push(normalize(line, family));
     }
   }
-  let out = "";
-  for (const t of table ? [table] : (["filter", "nat"] as const)) {
-    const m = chains[t]!;
-    const builtins = BUILTIN[t]!;
-    // iptables-save lists built-in chains first, then user chains by name (strcmp order).
-    const user = [...m.keys()].filter((c) => !builtins.includes(c)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    out += `*${t}\n`;
-    for (const b of builtins) out += `:${b} ACCEPT [0:0]\n`;
-    for (const c of user) out += `:${c} - [0:0]\n`;
-    // One join per chain rather than a concatenation per rule (fewer string pieces to keep).
-    for (const c of [...builtins, ...user]) {
-      const rules = m.get(c)!;
-      if (rules.length > 0) out += rules.join("\n") + "\n";
-    }
-    out += "COMMIT\n";
+}
+
+/** One table as iptables-save prints it. */
+function printTable(t: "filter" | "nat", m: Map<string, string[]>): string {
+  const builtins = BUILTIN[t]!;
+  // iptables-save lists built-in chains first, then user chains by name (strcmp order).
+  const user = [...m.keys()].filter((c) => !builtins.includes(c)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let out = `*${t}\n`;
+  for (const b of builtins) out += `:${b} ACCEPT [0:0]\n`;
+  for (const c of user) out += `:${c} - [0:0]\n`;
+  // One join per chain rather than a concatenation per rule (fewer string pieces to keep).
+  for (const c of [...builtins, ...user]) {
+    const rules = m.get(c)!;
+    if (rules.length > 0) out += rules.join("\n") + "\n";
   }
-  return out;
+  return out + "COMMIT\n";
 }

@@ -8,7 +8,7 @@ import type { EndpointSlice, Service } from "../../world/k8s.js";
 import type { ProxierConfig } from "./config.js";
 import { interfaceAddresses } from "./config.js";
 import { type EndpointInfo, type SlicePort, categorizeEndpoints, countEndpoints, endpointsKey, endpointsOf, indexSlicePorts } from "./endpoints.js";
-import { type Family, cidrContains, familyOf, parseCIDRSloppy, parseIPSloppy } from "./ip.js";
+import { type Family, type ParsedIP, cidrContains, familyOf, parseCIDRSloppy, parseIPSloppy } from "./ip.js";
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
@@ -85,7 +85,6 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   const family = proxierFamily(cfg);
   const isIPv6 = family === 6;
   const npa = nodePortAddresses(cfg, family);
-  let nodeSpecific = !npa.matchAll;
   // NewProxier turns localhost NodePorts off when --nodeport-addresses excludes 127.0.0.1.
   const localhostNodePorts = cfg.localhostNodePorts && !isIPv6 && npa.containsIPv4Loopback;
   const mark = cfg.masqueradeMark;
@@ -93,21 +92,43 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   const rememberNames = small;
   const ports = collectServicePorts(services, family, rememberNames);
   const slicePorts = indexSlicePorts(slices, family);
-  const sourcesOf = (sp: ServicePortInfo): SlicePort[] | undefined => slicePorts.get(endpointsKey(sp.namespace, sp.name, sp.portName, sp.protocol));
-
-  const portSources = ports.map(sourcesOf);
+  // Indexed loops over plain arrays (an empty `map` result has another elements kind, and a
+  // for-of over both deoptimised this function once per run).
+  const portSources: Array<SlicePort[] | undefined> = new Array(ports.length);
   let totalEndpoints = 0;
-  for (const sources of portSources) totalEndpoints += countEndpoints(sources);
-  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+  for (let k = 0; k < ports.length; k++) {
+    const sp = ports[k]!;
+    const sources = slicePorts.get(endpointsKey(sp.namespace, sp.name, sp.portName, sp.protocol));
+    portSources[k] = sources;
+    totalEndpoints += countEndpoints(sources);
+  }
 
-  const nodeIP = cfg.nodeIPs[0] !== undefined ? parseIPSloppy(cfg.nodeIPs[0]) : null;
-  const notLocal = cfg.clusterCIDR ? ` ! -s ${cfg.clusterCIDR}` : null;
-  const isLocal = cfg.clusterCIDR ? ` -s ${cfg.clusterCIDR}` : null;
+  const w: SyncWriter = {
+    cfg,
+    isIPv6,
+    localhostNodePorts,
+    largeClusterMode: totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+    rememberNames,
+    nodeIP: cfg.nodeIPs[0] !== undefined ? parseIPSloppy(cfg.nodeIPs[0]) : null,
+    notLocal: cfg.clusterCIDR ? ` ! -s ${cfg.clusterCIDR}` : null,
+    isLocal: cfg.clusterCIDR ? ` -s ${cfg.clusterCIDR}` : null,
+    nodeSpecific: !npa.matchAll,
+    filterChains: new RestoreSection(0, !small),
+    filterRules: new RestoreSection(1, !small),
+    natChains: new RestoreSection(2, !small),
+    natRules: new RestoreSection(3, !small),
+  };
+  writeHead(w, mark);
+  for (let portIndex = 0; portIndex < ports.length; portIndex++) writeServicePort(w, ports[portIndex]!, portSources[portIndex]);
+  writeTail(w, npa, mark);
+  if (reads !== undefined) reads.nodeSpecific = w.nodeSpecific;
+  // Each section decoded on its own and joined by concatenation: no buffer of the whole text.
+  return "*filter\n" + w.filterChains.finish() + w.filterRules.finish() + "COMMIT\n*nat\n" + w.natChains.finish() + w.natRules.finish() + "COMMIT\n";
+}
 
-  const filterChains = new RestoreSection(0, !small);
-  const filterRules = new RestoreSection(1, !small);
-  const natChains = new RestoreSection(2, !small);
-  const natRules = new RestoreSection(3, !small);
+/** The chains and rules every sync writes before the service ports. */
+function writeHead(w: SyncWriter, mark: string): void {
+  const { cfg, filterChains, filterRules, natChains, natRules } = w;
 
   for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) {
     filterChains.line`:${c} - [0:0]`;
@@ -122,193 +143,27 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   }
   natRules.line`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`;
 
-  if (!isIPv6 && localhostNodePorts) {
+  if (!w.isIPv6 && w.localhostNodePorts) {
     // route_localnet exposes 127/8 NodePorts to the network (issue 90259); this is the mitigation.
     filterChains.line`:${KUBE_FIREWALL} - [0:0]`;
     filterRules.line`-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`;
   }
+}
 
-
-  for (let portIndex = 0; portIndex < ports.length; portIndex++) {
-    const sp = ports[portIndex]!;
-    const proto = sp.proto;
-    const spn = sp.nameString;
-    const mp = ` -m ${proto} -p ${proto}`;
-    const dport = ` --dport ${sp.port}`;
-    const sepComment = largeClusterMode ? "" : ` -m comment --comment ${spn}`;
-    if (usesLocalEndpoints(sp)) nodeSpecific = true;
-    const cats = categorizeEndpoints(endpointsOf(portSources[portIndex], cfg.nodeName), usesClusterEndpoints(sp), usesLocalEndpoints(sp));
-    const hasEndpoints = cats.hasAnyEndpoints;
-    const clusterPolicyChain = sp.chains.svc;
-    const localPolicyChain = sp.chains.svl;
-    const usesClusterPolicyChain = cats.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
-    const usesLocalPolicyChain = cats.localEndpoints.length > 0 && usesLocalEndpoints(sp);
-
-    let internalTrafficChain = clusterPolicyChain;
-    let hasInternalEndpoints = hasEndpoints;
-    if (sp.internalPolicyLocal) {
-      internalTrafficChain = localPolicyChain;
-      if (cats.localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = clusterPolicyChain;
-    let hasExternalEndpoints = hasEndpoints;
-    if (sp.externalPolicyLocal) {
-      externalPolicyChain = localPolicyChain;
-      if (cats.localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
-    const externalTrafficChain = sp.chains.ext;
-    // EXT exists whenever there are endpoints anywhere: the short-circuit rules are needed
-    // even with no endpoint usable for external traffic.
-    const usesExternalTrafficChain = hasEndpoints && externallyAccessible(sp);
-    const fwChain = sp.chains.fw;
-    const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-    const loadBalancerTrafficChain = usesFWChain ? fwChain : externalTrafficChain;
-
-    let internalFilterTarget = "";
-    let internalFilterComment = "";
-    let externalFilterTarget = "";
-    let externalFilterComment = "";
-    if (!hasEndpoints) {
-      internalFilterTarget = "REJECT";
-      internalFilterComment = `"${spn} has no endpoints"`;
-      externalFilterTarget = "REJECT";
-      externalFilterComment = internalFilterComment;
-    } else {
-      if (!hasInternalEndpoints) {
-        internalFilterTarget = "DROP";
-        internalFilterComment = `"${spn} has no local endpoints"`;
-      }
-      if (!hasExternalEndpoints) {
-        externalFilterTarget = "DROP";
-        externalFilterComment = `"${spn} has no local endpoints"`;
-      }
-    }
-
-    // Capture the clusterIP.
-    if (hasInternalEndpoints) {
-      natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport} -j ${internalTrafficChain}`;
-    } else {
-      filterRules.line`-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment}${mp} -d ${sp.clusterIP}${dport} -j ${internalFilterTarget}`;
-    }
-
-    // Capture externalIPs.
-    for (const eip of sp.externalIPs) {
-      if (hasEndpoints) {
-        natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} external IP"${mp} -d ${eip}${dport} -j ${externalTrafficChain}`;
-      }
-      if (!hasExternalEndpoints) {
-        filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment}${mp} -d ${eip}${dport} -j ${externalFilterTarget}`;
-      }
-    }
-
-    // Capture load-balancer ingress.
-    for (const lbip of sp.loadBalancerVIPs) {
-      if (hasEndpoints) {
-        natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} loadbalancer IP"${mp} -d ${lbip}${dport} -j ${loadBalancerTrafficChain}`;
-      }
-      if (usesFWChain) {
-        filterRules.line`-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${spn} traffic not accepted by ${fwChain}"${mp} -d ${lbip}${dport} -j DROP`;
-      }
-    }
-    if (!hasExternalEndpoints) {
-      for (const lbip of sp.loadBalancerVIPs) {
-        filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment}${mp} -d ${lbip}${dport} -j ${externalFilterTarget}`;
-      }
-    }
-
-    // Capture nodeports (not subject to loadBalancerSourceRanges).
-    if (sp.nodePort !== 0) {
-      if (hasEndpoints) {
-        if (localhostNodePorts && !isIPv6 && cfg.nfacct) {
-          natRules.line`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORT_COUNTER} -j ${externalTrafficChain}`;
-        }
-        natRules.line`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} --dport ${sp.nodePort} -j ${externalTrafficChain}`;
-      }
-      if (!hasExternalEndpoints) {
-        filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL${mp} --dport ${sp.nodePort} -j ${externalFilterTarget}`;
-      }
-    }
-
-    // Health-check NodePort: accepted whether or not there are local endpoints.
-    if (sp.healthCheckNodePort !== 0) {
-      filterRules.line`-A ${KUBE_NODEPORTS} -m comment --comment "${spn} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`;
-    }
-
-    // Internal traffic: masquerade off-cluster sources of clusterIP traffic.
-    if (hasInternalEndpoints) {
-      const args = `-m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport}`;
-      if (cfg.masqueradeAll) {
-        natRules.line`-A ${internalTrafficChain} ${args} -j ${KUBE_MARK_MASQ}`;
-      } else if (notLocal) {
-        natRules.line`-A ${internalTrafficChain} ${args}${notLocal} -j ${KUBE_MARK_MASQ}`;
-      }
-    }
-
-    // External destinations.
-    if (usesExternalTrafficChain) {
-      natChains.line`:${externalTrafficChain} - [0:0]`;
-      if (!sp.externalPolicyLocal) {
-        natRules.line`-A ${externalTrafficChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j ${KUBE_MARK_MASQ}`;
-      } else {
-        if (isLocal) {
-          // Pods reaching an external destination are sent to all endpoints, unmasqueraded,
-          // as if they had gone out to the load balancer and come back.
-          natRules.line`-A ${externalTrafficChain} -m comment --comment "pod traffic for ${spn} external destinations"${isLocal} -j ${clusterPolicyChain}`;
-        }
-        natRules.line`-A ${externalTrafficChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`;
-        natRules.line`-A ${externalTrafficChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${clusterPolicyChain}`;
-      }
-      if (hasExternalEndpoints) natRules.line`-A ${externalTrafficChain} -j ${externalPolicyChain}`;
-    }
-
-    // loadBalancerSourceRanges firewall.
-    if (usesFWChain) {
-      nodeSpecific = true;
-      natChains.line`:${fwChain} - [0:0]`;
-      const args = `-A ${fwChain} -m comment --comment "${spn} loadbalancer IP"`;
-      let allowFromNode = false;
-      for (let i = 0; i < sp.loadBalancerSourceRanges.length; i++) {
-        natRules.line`${args} -s ${sp.loadBalancerSourceRangeStrings[i]} -j ${externalTrafficChain}`;
-        if (nodeIP && cidrContains(sp.loadBalancerSourceRanges[i]!, nodeIP)) allowFromNode = true;
-      }
-      // A node reaching its own VIP loops back with the VIP as source; let that in too.
-      if (allowFromNode) {
-        for (const lbip of sp.loadBalancerVIPs) natRules.line`${args} -s ${lbip} -j ${externalTrafficChain}`;
-      }
-      natRules.line`-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`;
-    }
-
-    if (usesClusterPolicyChain) {
-      natChains.line`:${clusterPolicyChain} - [0:0]`;
-      writeServiceToEndpointRules(natRules, sp, clusterPolicyChain, cats.clusterEndpoints, largeClusterMode, rememberNames);
-    }
-    if (usesLocalPolicyChain) {
-      natChains.line`:${localPolicyChain} - [0:0]`;
-      writeServiceToEndpointRules(natRules, sp, localPolicyChain, cats.localEndpoints, largeClusterMode, rememberNames);
-    }
-
-    for (const ep of cats.allReachable) {
-      const chain = sepName(sp, ep, rememberNames);
-      natChains.line`:${chain} - [0:0]`;
-      const comment = sepComment;
-      // Hairpin: an endpoint reaching itself through the Service must be masqueraded.
-      natRules.line`-A ${chain}${comment} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`;
-      if (sp.sessionAffinityClientIP) natRules.line`-A ${chain}${comment} -m recent --name ${chain} --set${mp} -j DNAT --to-destination ${ep.endpoint}`;
-      else natRules.line`-A ${chain}${comment}${mp} -j DNAT --to-destination ${ep.endpoint}`;
-    }
-  }
-
+/** The NodePort tail call and the forward rules every sync writes after the service ports. */
+function writeTail(w: SyncWriter, npa: NodePortAddresses, mark: string): void {
+  const { cfg, filterRules, natRules } = w;
   // The NodePort tail call: must be the last rule of nat KUBE-SERVICES.
   const tailComment = `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"`;
   if (npa.matchAll) {
     let dest = " -m addrtype --dst-type LOCAL";
-    if (isIPv6) dest += " ! -d ::1/128";
-    else if (!localhostNodePorts) dest += " ! -d 127.0.0.0/8";
+    if (w.isIPv6) dest += " ! -d ::1/128";
+    else if (!w.localhostNodePorts) dest += " ! -d 127.0.0.0/8";
     natRules.line`-A ${KUBE_SERVICES} ${tailComment}${dest} -j ${KUBE_NODEPORTS}`;
   } else {
     for (const ip of npa.nodeIPs) {
       const loopback = ip === "127.0.0.1" || ip === "::1" || ip.startsWith("127.");
-      if (loopback && (isIPv6 || !localhostNodePorts)) continue;
+      if (loopback && (w.isIPv6 || !w.localhostNodePorts)) continue;
       natRules.line`-A ${KUBE_SERVICES} ${tailComment} -d ${ip} -j ${KUBE_NODEPORTS}`;
     }
   }
@@ -319,10 +174,246 @@ export function writeRestore(services: Service[], slices: EndpointSlice[], cfg: 
   }
   filterRules.line`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`;
   filterRules.line`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`;
+}
 
-  if (reads !== undefined) reads.nodeSpecific = nodeSpecific;
-  // Each section decoded on its own and joined by concatenation: no buffer of the whole text.
-  return "*filter\n" + filterChains.finish() + filterRules.finish() + "COMMIT\n*nat\n" + natChains.finish() + natRules.finish() + "COMMIT\n";
+/** One sync's settings and sections, shared by the per-service-port writers below. */
+interface SyncWriter {
+  readonly cfg: ProxierConfig;
+  readonly isIPv6: boolean;
+  readonly localhostNodePorts: boolean;
+  readonly largeClusterMode: boolean;
+  readonly rememberNames: boolean;
+  readonly nodeIP: ParsedIP | null;
+  /** ` ! -s CLUSTER_CIDR` / ` -s CLUSTER_CIDR`, or null without a cluster CIDR. */
+  readonly notLocal: string | null;
+  readonly isLocal: string | null;
+  /** Did the sync read anything of its own node (see NodeReads)? */
+  nodeSpecific: boolean;
+  readonly filterChains: RestoreSection;
+  readonly filterRules: RestoreSection;
+  readonly natChains: RestoreSection;
+  readonly natRules: RestoreSection;
+}
+
+/** What the rules of one service port use, decided once (syncProxyRules' per-port locals). */
+interface PortPlan {
+  spn: string;
+  /** ` -m PROTO -p PROTO` and ` --dport PORT`. */
+  mp: string;
+  dport: string;
+  hasEndpoints: boolean;
+  hasExternalEndpoints: boolean;
+  externalTrafficChain: string;
+  externalFilterTarget: string;
+  externalFilterComment: string;
+}
+
+/**
+ * One service port's rules, in syncProxyRules' order. Split into small functions, the rarely
+ * used parts (external IPs, load balancers, the source-range firewall, health checks) apart:
+ * a run of a few hundred syncs is mostly over before the optimising compiler gets to a large
+ * function, and the small, common ones are taken early and compile in a fraction of the time.
+ */
+function writeServicePort(w: SyncWriter, sp: ServicePortInfo, sources: SlicePort[] | undefined): void {
+  const cfg = w.cfg;
+  const spn = sp.nameString;
+  const proto = sp.proto;
+  const mp = ` -m ${proto} -p ${proto}`;
+  const dport = ` --dport ${sp.port}`;
+  const clusterEndpoints = usesClusterEndpoints(sp);
+  const localEndpoints = usesLocalEndpoints(sp);
+  if (localEndpoints) w.nodeSpecific = true;
+  const cats = categorizeEndpoints(endpointsOf(sources, cfg.nodeName), clusterEndpoints, localEndpoints);
+  const hasEndpoints = cats.hasAnyEndpoints;
+  const clusterPolicyChain = sp.chains.svc;
+  const localPolicyChain = sp.chains.svl;
+
+  let internalTrafficChain = clusterPolicyChain;
+  let hasInternalEndpoints = hasEndpoints;
+  if (sp.internalPolicyLocal) {
+    internalTrafficChain = localPolicyChain;
+    if (cats.localEndpoints.length === 0) hasInternalEndpoints = false;
+  }
+  let externalPolicyChain = clusterPolicyChain;
+  let hasExternalEndpoints = hasEndpoints;
+  if (sp.externalPolicyLocal) {
+    externalPolicyChain = localPolicyChain;
+    if (cats.localEndpoints.length === 0) hasExternalEndpoints = false;
+  }
+
+  let internalFilterTarget = "";
+  let internalFilterComment = "";
+  let externalFilterTarget = "";
+  let externalFilterComment = "";
+  if (!hasEndpoints) {
+    internalFilterTarget = "REJECT";
+    internalFilterComment = `"${spn} has no endpoints"`;
+    externalFilterTarget = "REJECT";
+    externalFilterComment = internalFilterComment;
+  } else {
+    if (!hasInternalEndpoints) {
+      internalFilterTarget = "DROP";
+      internalFilterComment = `"${spn} has no local endpoints"`;
+    }
+    if (!hasExternalEndpoints) {
+      externalFilterTarget = "DROP";
+      externalFilterComment = `"${spn} has no local endpoints"`;
+    }
+  }
+  const plan: PortPlan = {
+    spn,
+    mp,
+    dport,
+    hasEndpoints,
+    hasExternalEndpoints,
+    externalTrafficChain: sp.chains.ext,
+    externalFilterTarget,
+    externalFilterComment,
+  };
+
+  // Capture the clusterIP.
+  if (hasInternalEndpoints) {
+    w.natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport} -j ${internalTrafficChain}`;
+  } else {
+    w.filterRules.line`-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment}${mp} -d ${sp.clusterIP}${dport} -j ${internalFilterTarget}`;
+  }
+
+  // EXT exists whenever there are endpoints anywhere: the short-circuit rules are needed
+  // even with no endpoint usable for external traffic.
+  const usesExternalTrafficChain = hasEndpoints && externallyAccessible(sp);
+  const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+  if (sp.externalIPs.length > 0) writeExternalIPs(w, sp, plan);
+  if (sp.loadBalancerVIPs.length > 0) writeLoadBalancerIPs(w, sp, plan, usesFWChain);
+  if (sp.nodePort !== 0) writeNodePort(w, sp, plan);
+
+  // Health-check NodePort: accepted whether or not there are local endpoints.
+  if (sp.healthCheckNodePort !== 0) {
+    w.filterRules.line`-A ${KUBE_NODEPORTS} -m comment --comment "${spn} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`;
+  }
+
+  // Internal traffic: masquerade off-cluster sources of clusterIP traffic.
+  if (hasInternalEndpoints) {
+    if (cfg.masqueradeAll) {
+      w.natRules.line`-A ${internalTrafficChain} -m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport} -j ${KUBE_MARK_MASQ}`;
+    } else if (w.notLocal) {
+      w.natRules.line`-A ${internalTrafficChain} -m comment --comment "${spn} cluster IP"${mp} -d ${sp.clusterIP}${dport}${w.notLocal} -j ${KUBE_MARK_MASQ}`;
+    }
+  }
+
+  if (usesExternalTrafficChain) writeExternalTrafficChain(w, sp, plan, externalPolicyChain);
+  if (usesFWChain) writeFirewallChain(w, sp, plan);
+
+  if (cats.clusterEndpoints.length > 0 && clusterEndpoints) {
+    w.natChains.line`:${clusterPolicyChain} - [0:0]`;
+    writeServiceToEndpointRules(w.natRules, sp, clusterPolicyChain, cats.clusterEndpoints, w.largeClusterMode, w.rememberNames);
+  }
+  if (cats.localEndpoints.length > 0 && localEndpoints) {
+    w.natChains.line`:${localPolicyChain} - [0:0]`;
+    writeServiceToEndpointRules(w.natRules, sp, localPolicyChain, cats.localEndpoints, w.largeClusterMode, w.rememberNames);
+  }
+  writeEndpointChains(w, sp, mp, cats.allReachable);
+}
+
+/** Capture externalIPs. */
+function writeExternalIPs(w: SyncWriter, sp: ServicePortInfo, plan: PortPlan): void {
+  const { spn, mp, dport } = plan;
+  for (const eip of sp.externalIPs) {
+    if (plan.hasEndpoints) {
+      w.natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} external IP"${mp} -d ${eip}${dport} -j ${plan.externalTrafficChain}`;
+    }
+    if (!plan.hasExternalEndpoints) {
+      w.filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${plan.externalFilterComment}${mp} -d ${eip}${dport} -j ${plan.externalFilterTarget}`;
+    }
+  }
+}
+
+/** Capture load-balancer ingress. */
+function writeLoadBalancerIPs(w: SyncWriter, sp: ServicePortInfo, plan: PortPlan, usesFWChain: boolean): void {
+  const { spn, mp, dport } = plan;
+  const fwChain = sp.chains.fw;
+  const loadBalancerTrafficChain = usesFWChain ? fwChain : plan.externalTrafficChain;
+  for (const lbip of sp.loadBalancerVIPs) {
+    if (plan.hasEndpoints) {
+      w.natRules.line`-A ${KUBE_SERVICES} -m comment --comment "${spn} loadbalancer IP"${mp} -d ${lbip}${dport} -j ${loadBalancerTrafficChain}`;
+    }
+    if (usesFWChain) {
+      w.filterRules.line`-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${spn} traffic not accepted by ${fwChain}"${mp} -d ${lbip}${dport} -j DROP`;
+    }
+  }
+  if (!plan.hasExternalEndpoints) {
+    for (const lbip of sp.loadBalancerVIPs) {
+      w.filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${plan.externalFilterComment}${mp} -d ${lbip}${dport} -j ${plan.externalFilterTarget}`;
+    }
+  }
+}
+
+/** Capture nodeports (not subject to loadBalancerSourceRanges). */
+function writeNodePort(w: SyncWriter, sp: ServicePortInfo, plan: PortPlan): void {
+  const { spn, mp } = plan;
+  if (plan.hasEndpoints) {
+    if (w.localhostNodePorts && !w.isIPv6 && w.cfg.nfacct) {
+      w.natRules.line`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORT_COUNTER} -j ${plan.externalTrafficChain}`;
+    }
+    w.natRules.line`-A ${KUBE_NODEPORTS} -m comment --comment ${spn}${mp} --dport ${sp.nodePort} -j ${plan.externalTrafficChain}`;
+  }
+  if (!plan.hasExternalEndpoints) {
+    w.filterRules.line`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${plan.externalFilterComment} -m addrtype --dst-type LOCAL${mp} --dport ${sp.nodePort} -j ${plan.externalFilterTarget}`;
+  }
+}
+
+/** External destinations: the EXT chain. */
+function writeExternalTrafficChain(w: SyncWriter, sp: ServicePortInfo, plan: PortPlan, externalPolicyChain: string): void {
+  const { spn } = plan;
+  const externalTrafficChain = plan.externalTrafficChain;
+  const clusterPolicyChain = sp.chains.svc;
+  w.natChains.line`:${externalTrafficChain} - [0:0]`;
+  if (!sp.externalPolicyLocal) {
+    w.natRules.line`-A ${externalTrafficChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j ${KUBE_MARK_MASQ}`;
+  } else {
+    if (w.isLocal) {
+      // Pods reaching an external destination are sent to all endpoints, unmasqueraded,
+      // as if they had gone out to the load balancer and come back.
+      w.natRules.line`-A ${externalTrafficChain} -m comment --comment "pod traffic for ${spn} external destinations"${w.isLocal} -j ${clusterPolicyChain}`;
+    }
+    w.natRules.line`-A ${externalTrafficChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`;
+    w.natRules.line`-A ${externalTrafficChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${clusterPolicyChain}`;
+  }
+  if (plan.hasExternalEndpoints) w.natRules.line`-A ${externalTrafficChain} -j ${externalPolicyChain}`;
+}
+
+/** loadBalancerSourceRanges firewall. */
+function writeFirewallChain(w: SyncWriter, sp: ServicePortInfo, plan: PortPlan): void {
+  const { spn } = plan;
+  const fwChain = sp.chains.fw;
+  const externalTrafficChain = plan.externalTrafficChain;
+  w.nodeSpecific = true;
+  w.natChains.line`:${fwChain} - [0:0]`;
+  const args = `-A ${fwChain} -m comment --comment "${spn} loadbalancer IP"`;
+  let allowFromNode = false;
+  for (let i = 0; i < sp.loadBalancerSourceRanges.length; i++) {
+    w.natRules.line`${args} -s ${sp.loadBalancerSourceRangeStrings[i]} -j ${externalTrafficChain}`;
+    if (w.nodeIP && cidrContains(sp.loadBalancerSourceRanges[i]!, w.nodeIP)) allowFromNode = true;
+  }
+  // A node reaching its own VIP loops back with the VIP as source; let that in too.
+  if (allowFromNode) {
+    for (const lbip of sp.loadBalancerVIPs) w.natRules.line`${args} -s ${lbip} -j ${externalTrafficChain}`;
+  }
+  w.natRules.line`-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`;
+}
+
+/** Each reachable endpoint's SEP chain: hairpin masquerade, then DNAT. */
+function writeEndpointChains(w: SyncWriter, sp: ServicePortInfo, mp: string, endpoints: EndpointInfo[]): void {
+  const comment = w.largeClusterMode ? "" : ` -m comment --comment ${sp.nameString}`;
+  const { natChains, natRules, rememberNames } = w;
+  for (let k = 0; k < endpoints.length; k++) {
+    const ep = endpoints[k]!;
+    const chain = sepName(sp, ep, rememberNames);
+    natChains.line`:${chain} - [0:0]`;
+    // Hairpin: an endpoint reaching itself through the Service must be masqueraded.
+    natRules.line`-A ${chain}${comment} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`;
+    if (sp.sessionAffinityClientIP) natRules.line`-A ${chain}${comment} -m recent --name ${chain} --set${mp} -j DNAT --to-destination ${ep.endpoint}`;
+    else natRules.line`-A ${chain}${comment}${mp} -j DNAT --to-destination ${ep.endpoint}`;
+  }
 }
 
 /**
