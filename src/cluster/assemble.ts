@@ -32,31 +32,37 @@ export const clientHost = (name: string): string => `client:${name}`;
 // loaded for veth names and MACs alone, at every run's start (cold_start_ratio in bench/).
 
 /** The node-side veth name a CNI plugin would pick: "veth" + 8 hex chars of a stable hash. */
-export const vethName = (namespace: string, pod: string): string =>
-  remembered(`veth ${namespace}/${pod}`, () => {
-    const h = sha256Digest(`${namespace}/${pod}`);
-    let hex = "";
-    for (let i = 0; i < 4; i++) hex += h[i]!.toString(16).padStart(2, "0");
-    return "veth" + hex;
-  });
+export const vethName = (namespace: string, pod: string): string => {
+  const key = `veth ${namespace}/${pod}`;
+  return derivedNames.get(key) ?? remember(key, makeVethName(namespace, pod));
+};
 
-const mac = (seed: string): string =>
-  remembered(`mac ${seed}`, () => {
-    const h = sha256Digest(seed);
-    // Locally administered, unicast.
-    const b = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
-    return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
-  });
+function makeVethName(namespace: string, pod: string): string {
+  const h = sha256Digest(`${namespace}/${pod}`);
+  let hex = "";
+  for (let i = 0; i < 4; i++) hex += h[i]!.toString(16).padStart(2, "0");
+  return "veth" + hex;
+}
+
+const mac = (seed: string): string => {
+  const key = `mac ${seed}`;
+  return derivedNames.get(key) ?? remember(key, makeMac(seed));
+};
+
+function makeMac(seed: string): string {
+  const h = sha256Digest(seed);
+  // Locally administered, unicast.
+  const b = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
+  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
 
 // Names and MACs derive from host and pod names alone, and every control plane of a run (each
 // scenario change, each file) asks for the same ones again: a SHA-256 each. Bounded, for --watch.
+// A repeat is one lookup (no closure made per call).
 const derivedNames = new Map<string, string>();
-function remembered(key: string, make: () => string): string {
-  let v = derivedNames.get(key);
-  if (v === undefined) {
-    if (derivedNames.size >= 4096) derivedNames.clear();
-    derivedNames.set(key, (v = make()));
-  }
+function remember(key: string, v: string): string {
+  if (derivedNames.size >= 4096) derivedNames.clear();
+  derivedNames.set(key, v);
   return v;
 }
 
@@ -144,6 +150,25 @@ function nodeHost(input: AssembleInput, n: NodeDecl, nodePrefix: number, runsApi
   const interfaces: InterfaceSpec[] = [
     { name: "eth0", segment: NODE_SEGMENT, addrs: [{ ip: n.ip, prefix: nodePrefix }], mac: mac(`${n.name}/eth0`) },
   ];
+  addPodInterfaces(world, n, interfaces, segments);
+  const routes: RouteSpec[] = [{ dst: "0.0.0.0/0", via: [world.settings.routerIp] }];
+  for (const o of world.nodes) if (o.name !== n.name) routes.push({ dst: o.podCidr, via: [o.ip] });
+  const listeners = nodeListeners(n, runsApiserver, hcPorts, runtime);
+  return {
+    name: n.name,
+    kind: "node",
+    interfaces,
+    bridges: [{ name: "cni0", addrs: [{ ip: n.bridgeIp, prefix: pr.prefix }], promisc: world.settings.hairpinMode === "promiscuous-bridge" }],
+    routes,
+    sysctls: NODE_SYSCTLS(world),
+    iptables: input.rulesFor(n),
+    listeners,
+    up: !runtime.failedNodes.has(n.name),
+  };
+}
+
+/** Each pod of the node: its veth (a segment of its own) on the node's cni0 bridge. */
+function addPodInterfaces(world: World, n: NodeDecl, interfaces: InterfaceSpec[], segments: SegmentSpec[]): void {
   for (const p of world.pods) {
     if (p.node !== n.name) continue;
     const seg = `veth:${p.namespace}/${p.name}`;
@@ -157,8 +182,9 @@ function nodeHost(input: AssembleInput, n: NodeDecl, nodePrefix: number, runsApi
       mac: mac(`${n.name}/${p.namespace}/${p.name}/veth`),
     });
   }
-  const routes: RouteSpec[] = [{ dst: "0.0.0.0/0", via: [world.settings.routerIp] }];
-  for (const o of world.nodes) if (o.name !== n.name) routes.push({ dst: o.podCidr, via: [o.ip] });
+}
+
+function nodeListeners(n: NodeDecl, runsApiserver: boolean, hcPorts: number[], runtime: ClusterRuntime): HostSpec["listeners"] {
   const listeners: HostSpec["listeners"] = [];
   // The kube-apiserver (behind the `kubernetes` Service) runs on the first node.
   if (runsApiserver) listeners.push({ protocol: "TCP", port: APISERVER_PORT, app: "echo" });
@@ -166,17 +192,7 @@ function nodeHost(input: AssembleInput, n: NodeDecl, nodePrefix: number, runsApi
   if (!runtime.stoppedProxies.has(n.name)) {
     for (const port of [KUBE_PROXY_HEALTHZ_PORT, ...hcPorts]) listeners.push({ protocol: "TCP", port, app: "echo" });
   }
-  return {
-    name: n.name,
-    kind: "node",
-    interfaces,
-    bridges: [{ name: "cni0", addrs: [{ ip: n.bridgeIp, prefix: pr.prefix }], promisc: world.settings.hairpinMode === "promiscuous-bridge" }],
-    routes,
-    sysctls: NODE_SYSCTLS(world),
-    iptables: input.rulesFor(n),
-    listeners,
-    up: !runtime.failedNodes.has(n.name),
-  };
+  return listeners;
 }
 
 function podHostSpec(input: AssembleInput, p: World["pods"][number]): HostSpec {
