@@ -89,52 +89,83 @@ function dstTest(addr: number, mask: number, neg: boolean): Matcher {
   return { kind: "test", test: (pk: PacketView) => (((pk.dst & mask) >>> 0) === addr) !== neg };
 }
 
-export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
-  let i = 0;
-  const cur: OptionCursor = {
-    arg(opt, what) {
-      const t = words[i];
-      if (!t) env.fail(`option ${opt.text} needs an argument (${what})`, opt);
-      i++;
-      return t;
-    },
-    peekValue() {
-      const t = words[i];
-      return t && !t.text.startsWith("-") && t.text !== "!" ? t : null;
-    },
-    fail: env.fail,
-  };
-
-  let src: { list: AddrMask[]; neg: boolean; tok: Token } | null = null;
-  let dst: { list: AddrMask[]; neg: boolean; tok: Token } | null = null;
-  let inIf: { name: string; neg: boolean } | null = null;
-  let outIf: { name: string; neg: boolean } | null = null;
-  let proto: { n: number; neg: boolean } | null = null;
-  let frag: { neg: boolean } | null = null;
-  const matches: Array<{ name: string; inst: MatchInstance; at: Token }> = [];
-  let target: { kind: "standard"; t: Target; tok: Token; save: string } | { kind: "ext"; mod: TargetModule; inst: TargetInstance; tok: Token } | null = null;
-  let negPending: Token | null = null;
-
-  const takeNeg = (): boolean => {
-    const n = negPending !== null;
-    negPending = null;
+/** The words of one rule, read left to right by the parser and the extensions' option parsers. */
+class WordCursor implements OptionCursor {
+  i = 0;
+  constructor(
+    readonly words: Token[],
+    readonly env: RuleParseEnv,
+  ) {}
+  arg(opt: Token, what: string): Token {
+    const t = this.words[this.i];
+    if (!t) this.env.fail(`option ${opt.text} needs an argument (${what})`, opt);
+    this.i++;
+    return t!;
+  }
+  peekValue(): Token | null {
+    const t = this.words[this.i];
+    return t && !t.text.startsWith("-") && t.text !== "!" ? t : null;
+  }
+  fail(message: string, at: Token, suggestion?: string): never {
+    return this.env.fail(message, at, suggestion);
+  }
+  /** A `!` read and not yet used by an option. */
+  negPending: Token | null = null;
+  /** Whether the option being read is negated (and the `!` is used up). */
+  takeNeg(): boolean {
+    const n = this.negPending !== null;
+    this.negPending = null;
     return n;
-  };
-  const addrList = (opt: Token): AddrMask[] => {
-    const a = cur.arg(opt, "an address");
-    return a.text.split(",").map((part) => {
-      const am = parseAddrMask(part);
-      if (!am) env.fail(`invalid address \`${part}\` (an IPv4 address, optionally /prefix; host names are not resolved)`, a);
-      return am;
-    });
-  };
+  }
+}
 
-  while (i < words.length) {
-    const w = words[i]!;
-    i++;
+function addrList(cur: WordCursor, env: RuleParseEnv, opt: Token): AddrMask[] {
+  const a = cur.arg(opt, "an address");
+  return a.text.split(",").map((part) => {
+    const am = parseAddrMask(part);
+    if (!am) env.fail(`invalid address \`${part}\` (an IPv4 address, optionally /prefix; host names are not resolved)`, a);
+    return am;
+  });
+}
+
+interface AddrOption {
+  list: AddrMask[];
+  neg: boolean;
+  tok: Token;
+}
+interface IfaceOption {
+  name: string;
+  neg: boolean;
+}
+interface ProtoOption {
+  n: number;
+  neg: boolean;
+}
+interface LoadedMatch {
+  name: string;
+  inst: MatchInstance;
+  at: Token;
+}
+type ParsedTarget = { kind: "standard"; t: Target; tok: Token; save: string } | { kind: "ext"; mod: TargetModule; inst: TargetInstance; tok: Token };
+
+export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
+  // A cursor object rather than closures over the parser's locals (no closures made per rule).
+  const cur = new WordCursor(words, env);
+  let src: AddrOption | null = null;
+  let dst: AddrOption | null = null;
+  let inIf: IfaceOption | null = null;
+  let outIf: IfaceOption | null = null;
+  let proto: ProtoOption | null = null;
+  let frag: { neg: boolean } | null = null;
+  const matches: LoadedMatch[] = [];
+  let target: ParsedTarget | null = null;
+
+  while (cur.i < words.length) {
+    const w = words[cur.i]!;
+    cur.i++;
     if (w.text === "!") {
-      if (negPending) env.fail("two `!` in a row", w);
-      negPending = w;
+      if (cur.negPending) env.fail("two `!` in a row", w);
+      cur.negPending = w;
       continue;
     }
     switch (w.text) {
@@ -146,8 +177,8 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
       case "--dst": {
         const isSrc = w.text === "-s" || w.text === "--source" || w.text === "--src";
         if (isSrc ? src : dst) env.fail(`${w.text} given twice`, w);
-        const neg = takeNeg();
-        const list = addrList(w);
+        const neg = cur.takeNeg();
+        const list = addrList(cur, env, w);
         if (neg && list.length > 1) env.fail("`!` cannot be used with a list of addresses", w);
         if (isSrc) src = { list, neg, tok: w };
         else dst = { list, neg, tok: w };
@@ -156,7 +187,7 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
       case "-p":
       case "--protocol": {
         if (proto) env.fail("-p given twice", w);
-        const neg = takeNeg();
+        const neg = cur.takeNeg();
         const a = cur.arg(w, "a protocol");
         const lower = a.text.toLowerCase();
         let n: number | undefined = PROTO_NUMBERS[lower];
@@ -171,7 +202,7 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
       case "-o":
       case "--out-interface": {
         const isIn = w.text === "-i" || w.text === "--in-interface";
-        const neg = takeNeg();
+        const neg = cur.takeNeg();
         const a = cur.arg(w, "an interface name");
         if (!validIfaceName(a.text)) env.fail(`invalid interface name \`${a.text}\` (at most 15 characters)`, a);
         if (isIn && IN_FORBIDDEN.has(env.chain) && BUILTIN_CHAINS[env.table].includes(env.chain)) env.fail(`-i cannot be used in the ${env.chain} chain (packets there have no input interface)`, w);
@@ -182,11 +213,11 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
       }
       case "-f":
       case "--fragment":
-        frag = { neg: takeNeg() };
+        frag = { neg: cur.takeNeg() };
         continue;
       case "-m":
       case "--match": {
-        if (negPending) env.fail("`!` cannot negate -m; put it before the match's option", negPending);
+        if (cur.negPending) env.fail("`!` cannot negate -m; put it before the match's option", cur.negPending);
         const a = cur.arg(w, "a match name");
         const mod = MATCHES.get(a.text);
         if (!mod) {
@@ -201,7 +232,7 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
       case "--jump":
       case "-g":
       case "--goto": {
-        if (negPending) env.fail("`!` cannot negate a target", negPending);
+        if (cur.negPending) env.fail("`!` cannot negate a target", cur.negPending);
         if (target) env.fail("a rule has only one target (-j/-g given twice)", w);
         const isGoto = w.text === "-g" || w.text === "--goto";
         const a = cur.arg(w, "a target or chain name");
@@ -243,7 +274,7 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
     if (!w.text.startsWith("-")) env.fail(`unexpected word \`${w.text}\` (an option was expected)`, w);
     // An extension option: the target, then the latest match that takes it, then the
     // protocol's implicit match.
-    const neg = takeNeg();
+    const neg = cur.takeNeg();
     if (target && target.kind === "ext" && target.inst.takes(w.text)) {
       target.inst.parse(w, neg, cur);
       continue;
@@ -272,8 +303,24 @@ export function parseRuleWords(words: Token[], env: RuleParseEnv): Rule[] {
     }
     owner.parse(w, neg, cur);
   }
-  if (negPending) env.fail("`!` at the end of the rule negates nothing", negPending);
+  if (cur.negPending) env.fail("`!` at the end of the rule negates nothing", cur.negPending);
 
+  return buildRules(env, cur, src, dst, inIf, outIf, proto, frag, matches, target);
+}
+
+/** The rules of one parsed line: header matchers, extension matchers, target, one rule per -s/-d address pair. */
+function buildRules(
+  env: RuleParseEnv,
+  cur: WordCursor,
+  src: AddrOption | null,
+  dst: AddrOption | null,
+  inIf: IfaceOption | null,
+  outIf: IfaceOption | null,
+  proto: ProtoOption | null,
+  frag: { neg: boolean } | null,
+  matches: LoadedMatch[],
+  target: ParsedTarget | null,
+): Rule[] {
   const p = proto as { n: number; neg: boolean } | null;
   const facts: RuleFacts = { table: env.table, chain: env.chain, proto: p && p.n !== 0 ? p.n : null, protoNegated: p ? p.neg : false };
 
