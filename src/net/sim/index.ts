@@ -31,10 +31,7 @@ export interface SimOptions {
 interface World {
   p: number;
   recent: Map<string, RecentLists>;
-  /**
-   * The choices of the probe branch that made this world, for naming branches of later probes
-   * (its own "earlier: …" choices are left out then).
-   */
+  /** The choices of the probe branch that made this world, for naming branches of later probes. */
   choices: readonly string[];
 }
 
@@ -280,9 +277,12 @@ export class SimNetwork {
 
     const branches: ProbeBranch[] = [];
     const next: World[] = [];
+    const leaves: Path[] = [];
     for (const world of this.worlds) {
       const path = new Path(world.p, this.ctBase, world.recent);
-      if (this.worlds.length > 1) for (const c of world.choices) if (!c.startsWith("earlier: ")) path.choices.push(`earlier: ${c}`);
+      // A world is named by the choices that made it, its own earlier ones included (a third probe
+      // in two worlds would otherwise show two branches with the same name).
+      if (this.worlds.length > 1) for (const c of world.choices) path.choices.push(c.startsWith("earlier: ") ? c : `earlier: ${c}`);
       const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns, this.opts.evaluate ?? runTable);
       if (!h.up) {
         path.event({ phase: "request", host: h.name, kind: "drop", text: `${displayName(h.name)} is down` });
@@ -299,10 +299,15 @@ export class SimNetwork {
       }
       for (const leaf of walk.leaves) {
         branches.push(this.toBranch(leaf));
-        leaf.ctLayers().forEach((layer, host) => CtTable.mergeInto(this.ctBase.get(host)!, layer));
+        leaves.push(leaf);
         next.push({ p: leaf.p, recent: leaf.recent, choices: leaf.choices });
       }
     }
+    // Only now does the network keep what the branches left in conntrack: the worlds are
+    // alternatives, and one world's connection (the same tuple: this probe's port) must not be
+    // found by the walk in the next (it used to be, which sent every world after the first down
+    // the first world's path, bypassing session affinity).
+    for (const leaf of leaves) leaf.ctLayers().forEach((layer, host) => CtTable.mergeInto(this.ctBase.get(host)!, layer));
     this.worlds = mergeWorlds(next);
     return { request: req, branches, engine: "sim" };
   }
