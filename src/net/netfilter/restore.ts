@@ -541,13 +541,17 @@ function checkLoops(table: Table): void {
 function checkHooks(table: Table): void {
   // Hook masks: propagate from built-in chains along edges until nothing changes.
   const mask = new Map<string, number>();
-  for (const h of HOOKS) if (table.chains.get(h)?.builtin) mask.set(h, HOOK_BIT[h]);
+  for (let k = 0; k < HOOKS.length; k++) {
+    const h = HOOKS[k]!;
+    if (table.chains.get(h)?.builtin) mask.set(h, HOOK_BIT[h]);
+  }
   const work = [...mask.keys()];
   while (work.length) {
     const name = work.pop()!;
     const m = mask.get(name)!;
-    for (const r of table.chains.get(name)!.rules) {
-      const t = r.target;
+    const rules = table.chains.get(name)!.rules;
+    for (let k = 0; k < rules.length; k++) {
+      const t = rules[k]!.target;
       if (t.kind !== "jump" && t.kind !== "goto") continue;
       const old = mask.get(t.chain) ?? 0;
       if ((old | m) !== old) {
@@ -559,19 +563,19 @@ function checkHooks(table: Table): void {
   for (const c of table.chains.values()) {
     const m = mask.get(c.name) ?? 0;
     if (!m) continue;
-    for (const r of c.rules) {
-      const hc = r.hookCheck;
-      if (!hc) continue;
-      let allowed = 0;
-      for (const h of hc.hooks) allowed |= HOOK_BIT[h];
-      const bad = HOOKS.filter((h) => m & HOOK_BIT[h] & ~allowed);
-      if (bad.length)
-        ruleError(
-          r,
-          `the ${hc.target} target is only valid from ${hc.hooks.join("/")}, but chain ${c.name} is reached from ${bad.join("/")}`,
-          hc.column,
-          hc.token,
-        );
+    const rules = c.rules;
+    for (let k = 0; k < rules.length; k++) {
+      const hc = rules[k]!.hookCheck;
+      if (hc) checkHook(rules[k]!, hc, c.name, m);
     }
   }
+}
+
+/** A hook-restricted target in a chain reached from the hooks in mask `m`. */
+function checkHook(r: Rule, hc: NonNullable<Rule["hookCheck"]>, chain: string, m: number): void {
+  let allowed = 0;
+  for (const h of hc.hooks) allowed |= HOOK_BIT[h];
+  if ((m & ~allowed) === 0) return;
+  const bad = HOOKS.filter((h) => m & HOOK_BIT[h] & ~allowed);
+  ruleError(r, `the ${hc.target} target is only valid from ${hc.hooks.join("/")}, but chain ${chain} is reached from ${bad.join("/")}`, hc.column, hc.token);
 }
