@@ -6,7 +6,8 @@
 import pc from "picocolors";
 import type { Colors } from "picocolors/types.js";
 import type { FileResult, RunResult, ScenarioResult } from "../run/result.js";
-import { diagnosticsText, formatTrace, inputErrorCaseTitle, inputErrorDiagnostics, scenarioFailureLines, branchLabel, formatProbability } from "./failure.js";
+import { diagnosticsText, formatTrace, inputErrorCaseTitle, inputErrorDiagnostics, scenarioFailureLines } from "./failure.js";
+import { branchName, formatProbability } from "../run/branch-name.js";
 
 export interface TextSink {
   write(text: string): unknown;
@@ -65,7 +66,7 @@ function passingTraceLines(s: ScenarioResult, c: Colors): string[] {
     lines.push(`${step.text}`);
     if (step.output) lines.push(...indent(step.output.replace(/\n$/, "").split("\n"), "  "));
     step.branches.forEach((b, i) => {
-      lines.push(`  branch ${branchLabel(b, i)} (p=${formatProbability(b.probability)}): ${b.explanation}`);
+      lines.push(`  branch ${branchName(b, i)} (p=${formatProbability(b.probability)}): ${b.explanation}`);
       lines.push(...formatTrace(b.trace, "    ").map((l) => c.dim(l)));
     });
   }

@@ -7,23 +7,8 @@ import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
 import type { ExpectationResult, FileResult, ScenarioResult, StepResult } from "../run/result.js";
 import { formatDiagnosticText, formatPosition, sourceExcerpt } from "./caret.js";
 import { displayName } from "../net/sim/index.js";
+import { branchName, branchPhrase, formatProbability } from "../run/branch-name.js";
 
-/** A short name for a branch: the pod that took the request, else its last load-balancing choice. */
-export function branchLabel(b: ProbeBranch, index: number): string {
-  if (b.deliveredTo) return displayName(b.deliveredTo.host);
-  if (b.choices.length > 0) return b.choices[b.choices.length - 1]!;
-  return index === 0 ? "only branch" : `#${index + 1}`;
-}
-
-/** "branch nginx-1 (p=0.50)", or "the only branch (p=1.00)" when there was no choice to name. */
-function branchPhrase(b: ProbeBranch, index: number): string {
-  const p = `(p=${formatProbability(b.probability)})`;
-  return !b.deliveredTo && b.choices.length === 0 && index === 0 ? `the only branch ${p}` : `branch ${branchLabel(b, index)} ${p}`;
-}
-
-export function formatProbability(p: number): string {
-  return p.toFixed(2);
-}
 
 const PHASE_MARK: Record<TraceEvent["phase"], string> = { request: "→", reply: "←", error: "!" };
 
@@ -49,7 +34,7 @@ function failingBranchesText(step: StepResult, exp: ExpectationResult): string {
   // The executor usually names the branches in `got` already ("… on branch web-2 (p=0.50)").
   if (/\bbranch(es)?\b/.test(exp.got)) return "";
   const parts = exp.failingBranches
-    .map((i) => (step.branches[i] ? `${branchLabel(step.branches[i]!, i)} (p=${formatProbability(step.branches[i]!.probability)})` : null))
+    .map((i) => (step.branches[i] ? `${branchName(step.branches[i]!, i)} (p=${formatProbability(step.branches[i]!.probability)})` : null))
     .filter((x): x is string => x !== null);
   if (parts.length === 0) return "";
   return ` on branch${parts.length > 1 ? "es" : ""} ${parts.join(", ")}`;

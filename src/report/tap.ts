@@ -5,7 +5,8 @@
 import { stringify } from "yaml";
 import type { FileResult, RunResult, ScenarioResult } from "../run/result.js";
 import { formatPosition } from "./caret.js";
-import { diagnosticsText, inputErrorCaseTitle, inputErrorDiagnostics, scenarioFailureLines, scenarioFailureMessage, branchLabel } from "./failure.js";
+import { diagnosticsText, inputErrorCaseTitle, inputErrorDiagnostics, scenarioFailureLines, scenarioFailureMessage } from "./failure.js";
+import { branchName } from "../run/branch-name.js";
 import { summaryLine } from "./console.js";
 
 /** TAP descriptions are one line; `#` starts a directive and `\` escapes, so both are escaped. */
@@ -31,7 +32,7 @@ function scenarioYaml(f: FileResult, s: ScenarioResult): Record<string, unknown>
         ...(e.why ? { why: e.why } : {}),
         branches: e.failingBranches
           .filter((i) => step.branches[i])
-          .map((i) => ({ branch: branchLabel(step.branches[i]!, i), probability: step.branches[i]!.probability })),
+          .map((i) => ({ branch: branchName(step.branches[i]!, i), probability: step.branches[i]!.probability })),
       })),
   );
   const errors = s.steps.filter((st) => st.error).map((st) => ({ at: formatPosition(st.pos), step: st.text, error: st.error }));

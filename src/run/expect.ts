@@ -8,15 +8,8 @@ import type { Expectation, PacketCheck, DnsCheck, HostRef } from "../lang/ast.js
 import type { ProbeBranch } from "../net/outcome.js";
 import type { ExpectationResult } from "./result.js";
 import type { Directory } from "./directory.js";
+import { branchPhrase } from "./branch-name.js";
 
-const pct = (p: number): string => (p >= 0.995 ? "1.00" : p.toFixed(2));
-
-/** "branch nginx-1 (p=0.50)" — the branch by where it went, for messages. */
-export function branchLabel(b: ProbeBranch, dir: Directory): string {
-  if (!b.deliveredTo && b.choices.length === 0) return `the only branch (p=${pct(b.probability)})`;
-  const where = b.deliveredTo ? dir.displayName(b.deliveredTo.host) : b.choices[b.choices.length - 1];
-  return `branch ${where} (p=${pct(b.probability)})`;
-}
 
 export function describeResult(b: ProbeBranch, dir: Directory): string {
   switch (b.result) {
@@ -167,7 +160,7 @@ export function judge<C extends PacketCheck | DnsCheck>(
     const parts: string[] = [];
     for (let k = 0; k < shownCount && k < 4; k++) {
       const i = failing.length ? failing[k]! : k;
-      parts.push(`${verdicts[i]!.got} on ${branchLabel(branches[i]!, dir)}`);
+      parts.push(`${verdicts[i]!.got} on ${branchPhrase(branches[i]!, i)}`);
     }
     got = parts.join("; ") + (shownCount > 4 ? `; … ${shownCount - 4} more branches` : "");
   }

@@ -2,7 +2,8 @@
 
 import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
 import type { Directory } from "./directory.js";
-import { branchLabel, describeResult } from "./expect.js";
+import { describeResult } from "./expect.js";
+import { branchPhrase } from "./branch-name.js";
 
 const PHASE: Record<TraceEvent["phase"], string> = { request: "→", reply: "←", error: "!" };
 
@@ -22,7 +23,7 @@ export function formatBranchHeader(b: ProbeBranch, i: number, n: number, dir: Di
   const parts = [describeResult(b, dir)];
   if (b.sourceSeen) parts.push(`source seen ${dir.describe(b.sourceSeen.ip, b.sourceSeen.port)}`);
   if (b.replyFrom) parts.push(`reply from ${dir.describe(b.replyFrom.ip, b.replyFrom.port)}`);
-  return `${n > 1 ? `${branchLabel(b, dir)} [${i + 1}/${n}]` : branchLabel(b, dir)}: ${parts.join(", ")}`;
+  return `${n > 1 ? `${branchPhrase(b, i)} [${i + 1}/${n}]` : branchPhrase(b, i)}: ${parts.join(", ")}`;
 }
 
 export function formatBranch(b: ProbeBranch, i: number, n: number, dir: Directory): string {

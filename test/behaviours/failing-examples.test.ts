@@ -160,7 +160,7 @@ describe("examples/failing: every failure says expected, got (branch, p), why an
     const [f] = failures(result, "team-a finds team-b's db by its short name");
     expectPlaced(f!, lines, "resolve db from a-app", "answer 10.96.0.90");
     expect(f!.exp.expected).toBe("answer 10.96.0.90");
-    expect(f!.exp.got).toBe("nxdomain on branch coredns-1 (p=1.00)");
+    expect(f!.exp.got).toBe("nxdomain on branch kube-system/coredns-1 (p=1.00)");
     expect(f!.exp.why).toBe("db does not exist: kube-dns answered NXDOMAIN for db.team-a.svc.cluster.local, db.svc.cluster.local, db.cluster.local, db (a-app's search path)");
   });
 });
