@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Diagnostic } from "../lang/diagnostic.js";
 import { parse } from "../lang/parse.js";
-import { buildWorld } from "../world/build.js";
+import { buildWorld, worldDiagnosticsBesideSyntaxErrors } from "../world/build.js";
 
 export interface CheckResult {
   diagnostics: Diagnostic[];
@@ -22,8 +22,9 @@ export function checkFile(path: string, readFile: (p: string) => string = (p) =>
   }
   const parsed = parse(text, path);
   const diagnostics = [...parsed.diagnostics];
-  // World checks only on a tree without syntax errors: names would be missing from half a file.
-  if (!parsed.diagnostics.some((d) => d.severity === "error"))
-    diagnostics.push(...buildWorld(parsed.ast, { file: path, readFile: (p) => (p === path ? text : readFile(p)) }).diagnostics);
+  const opts = { file: path, readFile: (p: string) => (p === path ? text : readFile(p)) };
+  if (!parsed.diagnostics.some((d) => d.severity === "error")) diagnostics.push(...buildWorld(parsed.ast, opts).diagnostics);
+  // With syntax errors, what the world's checks can say without being misled by them.
+  else diagnostics.push(...worldDiagnosticsBesideSyntaxErrors(parsed.ast, parsed.diagnostics, opts).diagnostics);
   return { diagnostics, ok: !diagnostics.some((d) => d.severity === "error") };
 }

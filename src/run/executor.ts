@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { parse, withoutCR } from "../lang/parse.js";
 import type * as ast from "../lang/ast.js";
 import type { Diagnostic } from "../lang/diagnostic.js";
-import { buildWorld, resolveManifestPath } from "../world/build.js";
+import { buildWorld, resolveManifestPath, worldDiagnosticsBesideSyntaxErrors } from "../world/build.js";
 import { freshRuntime } from "../kube/runtime.js";
 import type { ExecuteFile, ExecuteOptions, ListScenarios, ScenarioRef } from "./executor-api.js";
 import type { FileResult, ScenarioResult } from "./result.js";
@@ -93,9 +93,6 @@ export const executeFile: ExecuteFile = async (path, opts) => {
     inputs,
     ...over,
   });
-  if (!l.spec || l.text === null || l.diagnostics.some((d) => d.severity === "error")) return result({ status: "error" });
-
-  const built = buildWorld(l.spec, { file: path, readFile });
   const textOf = (f: string): string | null => {
     if (f === path) return l.text;
     try {
@@ -104,6 +101,15 @@ export const executeFile: ExecuteFile = async (path, opts) => {
       return null;
     }
   };
+  if (!l.spec || l.text === null) return result({ status: "error" });
+  if (l.diagnostics.some((d) => d.severity === "error")) {
+    // Syntax errors: the file does not run, but what the world's checks can say without being
+    // misled by them is reported in the same pass (see worldDiagnosticsBesideSyntaxErrors).
+    const beside = worldDiagnosticsBesideSyntaxErrors(l.spec, l.diagnostics, { file: path, readFile });
+    return result({ status: "error", diagnostics: [...l.diagnostics, ...withSourceLines(beside.diagnostics, textOf)] });
+  }
+
+  const built = buildWorld(l.spec, { file: path, readFile });
   const diagnostics = [...l.diagnostics, ...withSourceLines(built.diagnostics, textOf)];
   if (!built.world || diagnostics.some((d) => d.severity === "error")) return result({ status: "error", diagnostics });
 

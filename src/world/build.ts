@@ -122,6 +122,32 @@ interface ServiceSource extends ServiceInput {
   pos: Position;
 }
 
+/**
+ * The world's diagnostics for a file that also has syntax errors, without the errors those cause.
+ * When every syntax error is inside a scenario, the declarations (cluster, Services, manifests)
+ * are whole: the names, Kubernetes validation and the other scenarios are checked, and only what
+ * is said about the broken statements' own lines is left out. A syntax error among the
+ * declarations may have dropped a node, a pod or a Service that everything else names, so then
+ * the world is checked once the syntax is fixed (nothing is returned, and the caller says so).
+ */
+export function worldDiagnosticsBesideSyntaxErrors(ast: A.SpecFile, syntax: readonly Diagnostic[], opts: BuildOptions): { diagnostics: Diagnostic[]; deferred: boolean } {
+  const errors = syntax.filter((d) => d.severity === "error" && d.pos.file === opts.file);
+  const scenarios = ast.items.filter((i): i is A.ScenarioBlock => i.kind === "scenario");
+  const inScenario = (d: Diagnostic) => scenarios.some((s) => d.pos.line >= s.pos.line && d.pos.endLine <= s.pos.endLine);
+  if (errors.length === 0 || !errors.every(inScenario) || errors.length !== syntax.filter((d) => d.severity === "error").length) {
+    return { diagnostics: [], deferred: true };
+  }
+  let built: BuildResult;
+  try {
+    built = buildWorld(ast, opts);
+  } catch {
+    // A tree recovered from syntax errors that the world cannot read: the syntax errors say enough.
+    return { diagnostics: [], deferred: true };
+  }
+  const onBrokenLine = (d: Diagnostic) => d.pos.file === opts.file && errors.some((e) => d.pos.line <= e.pos.endLine && d.pos.endLine >= e.pos.line);
+  return { diagnostics: built.diagnostics.filter((d) => !onBrokenLine(d)), deferred: false };
+}
+
 export function buildWorld(ast: A.SpecFile, opts: BuildOptions): BuildResult {
   const ctx = new Ctx(opts);
   const settings = defaultSettings();
