@@ -24,15 +24,7 @@ export const TABLE_NAMES: readonly TableName[] = ["raw", "mangle", "nat", "filte
  * write to them.
  */
 export type Matcher =
-  | {
-      kind: "test";
-      test: (pkt: PacketView, ctx: MatchContext) => boolean;
-      /**
-       * The test reads the packet's source port. A probe's source port is new every time, so a
-       * reader of evaluations that leaves it out of what it remembers must know (see sim/flows.ts).
-       */
-      readsSourcePort?: true;
-    }
+  | { kind: "test"; test: (pkt: PacketView, ctx: MatchContext) => boolean }
   | {
       kind: "random";
       /** Probability that the match succeeds (after `!`), as the kernel quantises it. */

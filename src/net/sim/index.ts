@@ -14,7 +14,6 @@ import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
 import type { HostSpec, Topology } from "../topology.js";
 import { fmtIp, parseIp } from "./addr.js";
 import { CtTable, formatEntry } from "./conntrack.js";
-import { flowCacheFor } from "./flows.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
 import { Path, type PathEvent, traceEvents } from "./path.js";
@@ -254,9 +253,7 @@ export class SimNetwork {
     this.segments = built.segments;
     for (const { host, ruleset, iptables } of built.hosts) {
       const ctx = new HostMatchContext(host);
-      // Remembered runs are only valid for the real interpreter (the evaluate seam may be anything).
-      const flows = ruleset !== null && this.opts.evaluate === undefined ? flowCacheFor(ruleset, host) : null;
-      this.hosts.set(host.name, { host, ruleset, iptables, ctx, flows });
+      this.hosts.set(host.name, { host, ruleset, iptables, ctx });
       if (ruleset) this.ctBase.set(host.name, new CtTable(null));
     }
   }

@@ -14,7 +14,6 @@ import { runTable } from "../netfilter/index.js";
 import type { Ruleset } from "../netfilter/index.js";
 import type { ClientResult, Endpoint4, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
-import type { FlowCache } from "./flows.js";
 import { type CtEntry, type CtTable, Dir, newEntry, tupleHash } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
@@ -27,8 +26,6 @@ export interface WalkHost {
   ruleset: Ruleset | null;
   /** The rules' text, as loaded (for explanations). */
   iptables: string | null;
-  /** This host's remembered table runs, or null when they must be run every time. */
-  flows: FlowCache | null;
   ctx: MatchContext & { ctstate: number; now: number };
 }
 
@@ -701,11 +698,7 @@ export class Walk {
     const ctx = wh.ctx;
     ctx.ctstate = pkt.ctState;
     ctx.recent = path.recentOf(wh.host.name);
-    let branches = wh.flows !== null ? wh.flows.get(table, hook, view, pkt.ctState) : undefined;
-    if (branches === undefined) {
-      branches = this.evaluate(ruleset, table, hook, view, ctx);
-      if (wh.flows !== null) wh.flows.set(table, hook, view, pkt.ctState, branches);
-    }
+    const branches = this.evaluate(ruleset, table, hook, view, ctx);
     const many = branches.length > 1;
     const p = path.p;
     for (let k = 0; k < branches.length; k++) {

@@ -106,7 +106,7 @@ function portsModule(name: "tcp" | "udp" | "sctp", proto: number): MatchModule {
           if (sport) {
             const { lo, hi } = sport.r;
             const n = sport.neg;
-            matchers.push({ kind: "test", test: (p: PacketView) => (p.sport >= lo && p.sport <= hi) !== n, readsSourcePort: true });
+            matchers.push({ kind: "test", test: (p: PacketView) => (p.sport >= lo && p.sport <= hi) !== n });
             save += `${neg(n)} --sport ${formatRange(sport.r)}`;
           }
           if (dport) {
@@ -170,8 +170,7 @@ export const multiportMatch: MatchModule = {
             : w === "sports"
               ? (p: PacketView) => inList(p.sport) !== n
               : (p: PacketView) => (inList(p.sport) || inList(p.dport)) !== n;
-        const matcher: Matcher = w === "dports" ? { kind: "test", test } : { kind: "test", test, readsSourcePort: true };
-        return { matchers: [matcher], save: ` -m multiport${neg(n)} --${w} ${rs.map(formatRange).join(",")}` };
+        return { matchers: [{ kind: "test", test }], save: ` -m multiport${neg(n)} --${w} ${rs.map(formatRange).join(",")}` };
       },
     };
   },
