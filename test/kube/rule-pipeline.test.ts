@@ -154,7 +154,7 @@ describe("endpoint lists per service port", () => {
   });
 });
 
-describe("nodeTables remembered by restore text", () => {
+describe("nodeTables, written again or remembered", () => {
   const cfg = (node: string): ProxierConfig => ({
     nodeName: node,
     nodeIPs: ["192.168.0.2"],

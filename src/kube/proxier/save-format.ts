@@ -188,12 +188,6 @@ function normalizeRuleCached(rule: string, family: 4 | 6): string {
   return n;
 }
 
-// The save form is a pure function of (restore text, family, table): the jump rules are the
-// same for every configuration. The nodes of a cluster often write the very same restore text,
-// and scenarios re-derive it (the suite: 699 syncs, 349 distinct texts); a repeat is a lookup.
-// Moderate texts only, a bounded number, oldest dropped first.
-const TABLES_MAX = 64;
-const tablesByRestore: Record<4 | 6, Map<string, Map<string, string>>> = { 4: new Map(), 6: new Map() };
 
 export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, table?: "filter" | "nat"): string {
   return tablesOfRestore(writeRestore(services, slices, cfg), proxierFamily(cfg), table);
@@ -258,21 +252,11 @@ function clusterWideKey(cfg: ProxierConfig, family: 4 | 6): string {
   return key;
 }
 
+// Not remembered by restore text: since ClusterNodeTables writes a world's text once for all its
+// nodes, a repeat is rare (14 of 363 syncs in the bench suite), and hashing a whole restore text
+// per sync to find one cost as much as it saved.
 function tablesOfRestore(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined): string {
-  if (restore.length > NORMALIZE_TEXT_MAX) return saveTables(restore, family, table, normalizeRule);
-  const byText = tablesByRestore[family];
-  let byTable = byText.get(restore);
-  const key = table ?? "";
-  let out = byTable?.get(key);
-  if (out === undefined) {
-    out = saveTables(restore, family, table, normalizeRuleCached);
-    if (!byTable) {
-      if (byText.size >= TABLES_MAX) byText.delete(byText.keys().next().value!);
-      byText.set(restore, (byTable = new Map()));
-    }
-    byTable.set(key, out);
-  }
-  return out;
+  return saveTables(restore, family, table, restore.length > NORMALIZE_TEXT_MAX ? normalizeRule : normalizeRuleCached);
 }
 
 // The jump rules in iptables-save's form, per family: the same for every sync (normalizeRule is
