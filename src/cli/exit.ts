@@ -7,4 +7,6 @@ export const EXIT = {
   input: 2,
   /** A bug in svcspec. */
   internal: 3,
+  /** The reader closed the output early (`… | head`): the status of a command SIGPIPE ended (128 + 13). */
+  closedOutput: 141,
 } as const;

@@ -22,10 +22,9 @@ program
 
 // A reader that stops early (`svcspec run … | head`) closes the pipe: the rest of the output has
 // nowhere to go, which is no error of svcspec's. Stop quietly, with the status of a command that
-// SIGPIPE ended (128 + 13), as `cat` or `grep` would; never a stack trace.
-const SIGPIPE_STATUS = 141;
+// SIGPIPE ended, as `cat` or `grep` would; never a stack trace.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  if (err.code === "EPIPE") process.exit(SIGPIPE_STATUS);
+  if (err.code === "EPIPE") process.exit(EXIT.closedOutput);
   process.stderr.write(`svcspec: cannot write the output: ${err.message}\n`);
   process.exit(EXIT.internal);
 });
