@@ -3,7 +3,7 @@
 // CSS from a CDN; here they are read from node_modules and inlined, so the page renders offline.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createSyntaxDiagramsCode } from "chevrotain";
 import { serializedGrammar } from "../src/lang/parser.js";
 

@@ -3,7 +3,7 @@
 // why, the source line with a caret, and the trace of the failing branch, indented.
 
 import type { Colors } from "picocolors/types.js";
-import type { ProbeBranch, TraceEvent } from "../net/outcome.js";
+import type { TraceEvent } from "../net/outcome.js";
 import type { ExpectationResult, FileResult, ScenarioResult, StepResult } from "../run/result.js";
 import { formatDiagnosticText, formatPosition, sourceExcerpt } from "./caret.js";
 import { displayName } from "../net/sim/index.js";

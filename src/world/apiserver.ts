@@ -9,7 +9,7 @@
 
 import type { Diagnostic } from "../lang/diagnostic.js";
 import { suggest } from "../lang/suggest.js";
-import type { Service, ServicePort, ServiceSpec } from "./k8s.js";
+import type { Service, ServiceSpec } from "./k8s.js";
 import type { ClusterSettings } from "./model.js";
 import { CLUSTER_IP_OFFSETS, DEFAULT_AFFINITY_TIMEOUT, MAX_AFFINITY_TIMEOUT, nodePortRangeOffset } from "./defaults.js";
 import { diagAt, fieldPathText, type FieldPath, type Locator } from "./located.js";

@@ -3,7 +3,6 @@
 // and pods (the EndpointSlice controller), and Endpoints mirrored into EndpointSlices (the
 // EndpointSlice mirroring controller). All deterministic; see defaults.ts for the rules.
 
-import type { Diagnostic } from "../lang/diagnostic.js";
 import { SERVICE_NAME_LABEL, type Endpoint, type EndpointPort, type EndpointSlice, type Endpoints, type Protocol, type Service } from "./k8s.js";
 import type { Listener, NodeDecl, PodDecl, World } from "./model.js";
 import { DEPLOYMENT_POD_NAME, FIRST_POD_HOST_OFFSET, NODE_POD_PREFIX } from "./defaults.js";

@@ -3,7 +3,7 @@
 
 import type { Token } from "../lex.js";
 import type { MatchContext } from "../api.js";
-import { type OptionCursor, type RuleFacts, type MatchModule, neg, unknownOption } from "../ext.js";
+import { type OptionCursor, type MatchModule, neg, unknownOption } from "../ext.js";
 
 const TYPES = ["UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE", "UNREACHABLE", "PROHIBIT", "THROW", "NAT", "XRESOLVE"] as const;
 

@@ -11,7 +11,6 @@ import {
   type OptionCursor,
   type RuleFacts,
   neg,
-  noNegation,
   unknownOption,
 } from "../ext.js";
 

@@ -1,7 +1,7 @@
 // LOG and NFLOG: the packet is logged and continues; no effect on the verdict.
 
 import type { Token } from "../lex.js";
-import { type OptionCursor, type RuleFacts, type TargetModule, parseUint, saveString, unknownOption } from "../ext.js";
+import { type OptionCursor, type TargetModule, parseUint, saveString, unknownOption } from "../ext.js";
 
 const LEVELS = ["emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"];
 
