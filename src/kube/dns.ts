@@ -31,7 +31,12 @@ export interface DnsAnswer {
   answers: Array<{ type: "A" | "CNAME"; name: string; value: string }>;
 }
 
-const norm = (name: string): string => name.toLowerCase().replace(/\.$/, "");
+/** A DNS name as the zone keys it: lower case, without the root's final dot. */
+const norm = (name: string): string => {
+  const lower = name.toLowerCase();
+  // A plain test, not a regular expression: every record of every zone and every query passes here.
+  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
+};
 
 export function buildZone(world: World, services: Service[], slices: EndpointSlice[]): DnsZone {
   const domain = norm(world.settings.clusterDomain);
