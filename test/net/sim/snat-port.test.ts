@@ -3,32 +3,14 @@
 // iptables supports it), inside --to-ports when given.
 import { describe, expect, it } from "vitest";
 import { SimNetwork } from "../../../src/net/sim/index.js";
-import type { HostSpec, Topology } from "../../../src/net/topology.js";
-
-const sys = { ipForward: false, routeLocalnet: false, bridgeNfCallIptables: false, rpFilter: 0 as const };
-const host = (name: string, over: Partial<HostSpec>): HostSpec => ({ name, kind: "client", interfaces: [], bridges: [], routes: [], sysctls: sys, iptables: null, listeners: [], up: true, ...over });
+import type { Topology } from "../../../src/net/topology.js";
+import { clientRouterNet, host } from "./nets.js";
 
 /** client ── router (source NAT out of eth1 by `rule`) ── server listening on TCP 80. */
 function natNet(rule: string): Topology {
-  return {
-    hosts: [
-      host("c", { interfaces: [{ name: "eth0", segment: "out", addrs: [{ ip: "203.0.113.7", prefix: 24 }] }], routes: [{ dst: "0.0.0.0/0", via: ["203.0.113.1"] }] }),
-      host("r", {
-        kind: "router",
-        sysctls: { ...sys, ipForward: true },
-        interfaces: [
-          { name: "eth0", segment: "out", addrs: [{ ip: "203.0.113.1", prefix: 24 }] },
-          { name: "eth1", segment: "lan", addrs: [{ ip: "192.168.1.1", prefix: 24 }] },
-        ],
-        iptables: `*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 ${rule}\nCOMMIT\n`,
-      }),
-      host("s", { kind: "node", interfaces: [{ name: "eth0", segment: "lan", addrs: [{ ip: "192.168.1.11", prefix: 24 }] }], listeners: [{ protocol: "TCP", port: 80, app: "echo" }] }),
-    ],
-    segments: [
-      { name: "out", kind: "switch" },
-      { name: "lan", kind: "switch" },
-    ],
-  };
+  return clientRouterNet({ iptables: `*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 ${rule}\nCOMMIT\n` }, [
+    host("s", { kind: "node", interfaces: [{ name: "eth0", segment: "lan", addrs: [{ ip: "192.168.1.11", prefix: 24 }] }], listeners: [{ protocol: "TCP", port: 80, app: "echo" }] }),
+  ]);
 }
 
 const seen = (net: SimNetwork, sport?: number) => {

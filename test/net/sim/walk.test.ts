@@ -3,9 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SimNetwork } from "../../../src/net/sim/index.js";
 import type { HostSpec, Topology } from "../../../src/net/topology.js";
 import { labTopology, CLIENT, B2 } from "./kernel-lab-topology.js";
-
-const sys = { ipForward: false, routeLocalnet: false, bridgeNfCallIptables: false, rpFilter: 0 as const };
-const host = (name: string, over: Partial<HostSpec>): HostSpec => ({ name, kind: "client", interfaces: [], bridges: [], routes: [], sysctls: sys, iptables: null, listeners: [], up: true, ...over });
+import { clientRouterNet, host } from "./nets.js";
 
 /** client ── router (ECMP to s1, s2 for 10.9.9.9) ── s1, s2 both own 10.9.9.9 on a loopback-like second address. */
 function ecmpNet(udp = false): Topology {
@@ -19,26 +17,7 @@ function ecmpNet(udp = false): Topology {
       routes: [{ dst: "0.0.0.0/0", via: ["192.168.1.1"] }],
       listeners: udp ? [] : [{ protocol: "TCP", port: 80, app: "echo" }],
     });
-  return {
-    hosts: [
-      host("c", { interfaces: [{ name: "eth0", segment: "out", addrs: [{ ip: "203.0.113.7", prefix: 24 }] }], routes: [{ dst: "0.0.0.0/0", via: ["203.0.113.1"] }] }),
-      host("r", {
-        kind: "router",
-        sysctls: { ...sys, ipForward: true },
-        interfaces: [
-          { name: "eth0", segment: "out", addrs: [{ ip: "203.0.113.1", prefix: 24 }] },
-          { name: "eth1", segment: "lan", addrs: [{ ip: "192.168.1.1", prefix: 24 }] },
-        ],
-        routes: [{ dst: "10.9.9.9/32", via: ["192.168.1.11", "192.168.1.12"] }],
-      }),
-      server("s1", "192.168.1.11"),
-      server("s2", "192.168.1.12"),
-    ],
-    segments: [
-      { name: "out", kind: "switch" },
-      { name: "lan", kind: "switch" },
-    ],
-  };
+  return clientRouterNet({ routes: [{ dst: "10.9.9.9/32", via: ["192.168.1.11", "192.168.1.12"] }] }, [server("s1", "192.168.1.11"), server("s2", "192.168.1.12")]);
 }
 
 describe("routing in the walk", () => {
