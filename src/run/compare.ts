@@ -1,7 +1,8 @@
 // `--engine both`: where the simulator and the real kernel disagree on a probe. The simulator
 // enumerates every branch with its probability; the kernel samples (it repeats a probe until it
 // has seen every endpoint the simulator predicts, within a bound). So the kernel must reach
-// exactly the endpoints the simulator predicts, and everything else it observed — outcomes,
+// exactly the endpoints the simulator predicts (only some of them when session affinity pins the
+// client), and everything else it observed — outcomes,
 // the source each endpoint saw, where replies came from — must be among the simulator's
 // branches. Addresses only: ports chosen by --random-fully differ run to run.
 
@@ -26,9 +27,21 @@ export function compareOutcomes(sim: ProbeOutcome, kernel: ProbeOutcome, dir: Di
   const out: string[] = [];
   const notIn = (xs: string[], ys: string[]): string[] => xs.filter((x) => !ys.includes(x));
   if (notIn(k.outcomes, s.outcomes).length) out.push(`outcome: simulator ${s.outcomes.join("|")}, kernel ${k.outcomes.join("|")}`);
-  if (s.endpoints.join() !== k.endpoints.join())
-    out.push(`endpoints reached: simulator ${s.endpoints.join(",") || "none"}, kernel ${k.endpoints.join(",") || "none"}`);
+  // Session affinity (`-m recent`) pins a client to the endpoint it reached first: the kernel's
+  // repeats of the probe stay there, while the simulator keeps every endpoint the first
+  // connection could have reached (one "world" each). Then the kernel's endpoints need only be
+  // among the simulator's.
+  const pinned = sim.branches.some(throughRecentList);
+  const endpointsDiffer = pinned
+    ? notIn(k.endpoints, s.endpoints).length > 0 || (k.endpoints.length === 0) !== (s.endpoints.length === 0)
+    : s.endpoints.join() !== k.endpoints.join();
+  if (endpointsDiffer) out.push(`endpoints reached: simulator ${s.endpoints.join(",") || "none"}, kernel ${k.endpoints.join(",") || "none"}`);
   for (const x of notIn(k.seen, s.seen)) out.push(`kernel: ${x}; simulator: ${s.seen.join("; ") || "nothing seen"}`);
   for (const x of notIn(k.replies, s.replies)) out.push(`kernel: ${x}; simulator: ${s.replies.join("; ") || "no reply"}`);
   return out;
+}
+
+/** The branch met a `-m recent` rule (kube-proxy's session affinity) on its way. */
+function throughRecentList(b: ProbeBranch): boolean {
+  return b.trace.some((e) => e.kind === "rule" && e.rule !== undefined && / -m recent /.test(e.rule));
 }
