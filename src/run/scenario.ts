@@ -365,8 +365,11 @@ async function runStatement(run: ScenarioRun, st: ast.ScenarioStmt, base: StepBa
     case "nslookup": {
       const res = await resolveDns(run, st.from.text, st.query.text);
       const dir = run.dir;
+      // The query's own branch (a resolve's outcome is kube-dns's answer, certain once it came),
+      // not a copy: a spread of a simulator branch would make its whole trace at once.
+      if (res.branch) res.branch.probability = 1;
       const branch: ProbeBranch = res.branch
-        ? { ...res.branch, probability: 1 }
+        ? res.branch
         : {
             probability: 1, choices: [], result: "timeout", signal: "none", replyFrom: null, deliveredTo: null, sourceSeen: null,
             via: [], masqueraded: false, explanation: res.kind === "answer" ? "" : res.message, trace: [],
