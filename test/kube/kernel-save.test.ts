@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { jumpRules, nodeTables, readManifests, splitRuleWords, writeRestore, type ProxierConfig } from "../../src/kube/proxier/index.js";
 import type { EndpointSlice, Service } from "../../src/world/k8s.js";
+import { FAKE_PROXIER } from "./fake-proxier.js";
 
 const FIX = new URL("../fixtures/upstream/", import.meta.url).pathname;
 
@@ -44,17 +45,7 @@ function realSave(services: Service[], slices: EndpointSlice[], cfg: ProxierConf
   });
 }
 
-const base: ProxierConfig = {
-  nodeName: "test-node",
-  nodeIPs: ["192.168.0.2"],
-  clusterCIDR: "10.0.0.0/8",
-  masqueradeAll: false,
-  masqueradeMark: "0x4000",
-  nodePortAddresses: [],
-  localhostNodePorts: true,
-  nfacct: false,
-  randomFully: true,
-};
+const base: ProxierConfig = { ...FAKE_PROXIER, nodeIPs: ["192.168.0.2"], nfacct: false, randomFully: true };
 
 function objects(file: string): { services: Service[]; slices: EndpointSlice[] } {
   if (file.endsWith(".yaml")) {

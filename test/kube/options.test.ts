@@ -3,18 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { writeRestore, type ProxierConfig } from "../../src/kube/proxier/index.js";
 import type { Endpoint, EndpointSlice, Service, ServiceSpec } from "../../src/world/k8s.js";
+import { FAKE_PROXIER } from "./fake-proxier.js";
 
-const cfg0: ProxierConfig = {
-  nodeName: "test-node",
-  nodeIPs: ["192.168.0.2"],
-  clusterCIDR: "10.0.0.0/8",
-  masqueradeAll: false,
-  masqueradeMark: "0x4000",
-  nodePortAddresses: [],
-  localhostNodePorts: true,
-  nfacct: true,
-  randomFully: false,
-};
+const cfg0: ProxierConfig = { ...FAKE_PROXIER, nodeIPs: ["192.168.0.2"] };
 
 const svc = (spec: ServiceSpec, status?: Service["status"]): Service => ({
   metadata: { name: "svc1", namespace: "ns1" },

@@ -1,6 +1,6 @@
 // The rule writer's fast paths: lines written as bytes (strings again from the first non-ASCII
 // line), endpoint lists made per service port and counted without being made, chain names
-// hashed from their parts, and nodeTables remembered by restore text. Each must give exactly
+// hashed from their parts, and nodeTables called in any order. Each must give exactly
 // what the plain way gives.
 
 import { createHash } from "node:crypto";
@@ -9,6 +9,7 @@ import { countEndpoints, endpointsOf, indexSlicePorts, type SlicePort } from "..
 import { endpointChainName, nodeTables, serviceChainNames, writeRestore, type ProxierConfig } from "../../src/kube/proxier/index.js";
 import { RestoreSection } from "../../src/kube/proxier/writer.js";
 import type { EndpointSlice, Service } from "../../src/world/k8s.js";
+import { FAKE_PROXIER } from "./fake-proxier.js";
 
 describe("RestoreSection", () => {
   it("gives the lines joined, each ending in a newline, ASCII or not", () => {
@@ -155,17 +156,7 @@ describe("endpoint lists per service port", () => {
 });
 
 describe("nodeTables, written again or remembered", () => {
-  const cfg = (node: string): ProxierConfig => ({
-    nodeName: node,
-    nodeIPs: ["192.168.0.2"],
-    clusterCIDR: "10.0.0.0/8",
-    masqueradeAll: false,
-    masqueradeMark: "0x4000",
-    nodePortAddresses: [],
-    localhostNodePorts: true,
-    nfacct: false,
-    randomFully: false,
-  });
+  const cfg = (node: string): ProxierConfig => ({ ...FAKE_PROXIER, nodeName: node, nodeIPs: ["192.168.0.2"], nfacct: false });
   const services: Service[] = [
     { metadata: { name: "web", namespace: "d" }, spec: { type: "LoadBalancer", clusterIP: "10.96.0.5", externalTrafficPolicy: "Local", healthCheckNodePort: 31000, ports: [{ name: "http", port: 80, protocol: "TCP", nodePort: 30080 }] }, status: { loadBalancer: { ingress: [{ ip: "5.6.7.8" }] } } },
   ];

@@ -5,22 +5,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readManifests, sortRestoreCanonical, writeRestore, type ProxierConfig } from "../../src/kube/proxier/index.js";
+import { FAKE_PROXIER } from "./fake-proxier.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIX = ROOT + "test/fixtures/upstream/";
 
-/** NewFakeProxier: test-node at 192.168.0.2, pod CIDR 10.0.0.0/8, localhost NodePorts, nfacct, no --random-fully. */
-export const FAKE_PROXIER: ProxierConfig = {
-  nodeName: "test-node",
-  nodeIPs: ["192.168.0.2", "192.168.1.2", "192.168.99.11"],
-  clusterCIDR: "10.0.0.0/8",
-  masqueradeAll: false,
-  masqueradeMark: "0x4000",
-  nodePortAddresses: [],
-  localhostNodePorts: true,
-  nfacct: true,
-  randomFully: false,
-};
 
 const TESTS = ["TestOverallIPTablesRules", "TestBadIPs", "TestSyncProxyRulesRepeated"];
 
