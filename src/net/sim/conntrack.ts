@@ -65,6 +65,13 @@ export function tupleHash(proto: number, src: number, sport: number, dst: number
   return (h ^ (h >>> 16) ^ proto) | 0;
 }
 
+/** FNV-1a of a string, as an unsigned 32-bit number: a cheap, stable seed from a name. */
+export function stringHash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
 let nextId = 1;
 
 export function newEntry(proto: number, src: number, sport: number, dst: number, dport: number): CtEntry {

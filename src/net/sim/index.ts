@@ -13,7 +13,7 @@ import { PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
 import type { HostSpec, Topology } from "../topology.js";
 import { fmtIp, parseIp } from "./addr.js";
-import { CtTable, formatEntry } from "./conntrack.js";
+import { CtTable, formatEntry, stringHash } from "./conntrack.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
 import { Path, type PathEvent, traceEvents } from "./path.js";
@@ -370,8 +370,7 @@ export class SimNetwork {
 }
 
 function pseudoMac(seed: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619) >>> 0;
+  const h = stringHash(seed);
   const b = [0x02, (h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255, seed.length & 255];
   return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
 }

@@ -14,7 +14,7 @@ import { runTable } from "../netfilter/index.js";
 import type { Ruleset } from "../netfilter/index.js";
 import type { ClientResult, Endpoint4, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
-import { type CtEntry, type CtTable, Dir, newEntry, tupleHash } from "./conntrack.js";
+import { type CtEntry, type CtTable, Dir, newEntry, stringHash, tupleHash } from "./conntrack.js";
 import type { SimBridge, SimHost, SimIface } from "./host.js";
 import type { Segments } from "./l2.js";
 import { describe, forkPacket, type IcmpKind, type Packet, type TcpFlags } from "./packet.js";
@@ -168,7 +168,8 @@ function snatPort(table: CtTable, host: string, pkt: Packet, e: CtEntry, src: nu
   const lo = fixed ? fixed.lo : pkt.sport >= 1024 ? 1024 : pkt.sport >= 512 ? 600 : 1;
   const hi = fixed ? fixed.hi : pkt.sport >= 1024 ? 65535 : pkt.sport >= 512 ? 1023 : 511;
   const size = hi - lo + 1;
-  let off = (tupleHash(pkt.proto, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport) ^ hostSeed(host)) & 0xffff;
+  // The host's name too: two hosts masquerading one connection draw apart.
+  let off = (tupleHash(pkt.proto, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport) ^ stringHash(host)) & 0xffff;
   for (let tries = 0; tries < size; tries++, off++) {
     const port = lo + (off % size);
     if (!taken(port)) return port;
@@ -176,12 +177,6 @@ function snatPort(table: CtTable, host: string, pkt: Packet, e: CtEntry, src: nu
   return lo + (off % size);
 }
 
-/** A number per host name, so two hosts masquerading one connection draw different ports. */
-function hostSeed(host: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < host.length; i++) h = Math.imul(h ^ host.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 interface Continuation {
   (pkt: Packet, path: Path): void;
