@@ -25,6 +25,6 @@ export function checkFile(path: string, readFile: (p: string) => string = (p) =>
   const opts = { file: path, readFile: (p: string) => (p === path ? text : readFile(p)) };
   if (!parsed.diagnostics.some((d) => d.severity === "error")) diagnostics.push(...buildWorld(parsed.ast, opts).diagnostics);
   // With syntax errors, what the world's checks can say without being misled by them.
-  else diagnostics.push(...worldDiagnosticsBesideSyntaxErrors(parsed.ast, parsed.diagnostics, opts).diagnostics);
+  else diagnostics.push(...worldDiagnosticsBesideSyntaxErrors(parsed.ast, parsed.diagnostics, opts));
   return { diagnostics, ok: !diagnostics.some((d) => d.severity === "error") };
 }

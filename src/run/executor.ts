@@ -106,7 +106,7 @@ export const executeFile: ExecuteFile = async (path, opts) => {
     // Syntax errors: the file does not run, but what the world's checks can say without being
     // misled by them is reported in the same pass (see worldDiagnosticsBesideSyntaxErrors).
     const beside = worldDiagnosticsBesideSyntaxErrors(l.spec, l.diagnostics, { file: path, readFile });
-    return result({ status: "error", diagnostics: [...l.diagnostics, ...withSourceLines(beside.diagnostics, textOf)] });
+    return result({ status: "error", diagnostics: [...l.diagnostics, ...withSourceLines(beside, textOf)] });
   }
 
   const built = buildWorld(l.spec, { file: path, readFile });

@@ -128,24 +128,22 @@ interface ServiceSource extends ServiceInput {
  * are whole: the names, Kubernetes validation and the other scenarios are checked, and only what
  * is said about the broken statements' own lines is left out. A syntax error among the
  * declarations may have dropped a node, a pod or a Service that everything else names, so then
- * the world is checked once the syntax is fixed (nothing is returned, and the caller says so).
+ * the world is checked once the syntax is fixed (nothing is returned).
  */
-export function worldDiagnosticsBesideSyntaxErrors(ast: A.SpecFile, syntax: readonly Diagnostic[], opts: BuildOptions): { diagnostics: Diagnostic[]; deferred: boolean } {
-  const errors = syntax.filter((d) => d.severity === "error" && d.pos.file === opts.file);
+export function worldDiagnosticsBesideSyntaxErrors(ast: A.SpecFile, syntax: readonly Diagnostic[], opts: BuildOptions): Diagnostic[] {
+  const errors = syntax.filter((d) => d.severity === "error");
   const scenarios = ast.items.filter((i): i is A.ScenarioBlock => i.kind === "scenario");
-  const inScenario = (d: Diagnostic) => scenarios.some((s) => d.pos.line >= s.pos.line && d.pos.endLine <= s.pos.endLine);
-  if (errors.length === 0 || !errors.every(inScenario) || errors.length !== syntax.filter((d) => d.severity === "error").length) {
-    return { diagnostics: [], deferred: true };
-  }
+  const inScenario = (d: Diagnostic) => d.pos.file === opts.file && scenarios.some((s) => d.pos.line >= s.pos.line && d.pos.endLine <= s.pos.endLine);
+  if (errors.length === 0 || !errors.every(inScenario)) return [];
   let built: BuildResult;
   try {
     built = buildWorld(ast, opts);
   } catch {
     // A tree recovered from syntax errors that the world cannot read: the syntax errors say enough.
-    return { diagnostics: [], deferred: true };
+    return [];
   }
   const onBrokenLine = (d: Diagnostic) => d.pos.file === opts.file && errors.some((e) => d.pos.line <= e.pos.endLine && d.pos.endLine >= e.pos.line);
-  return { diagnostics: built.diagnostics.filter((d) => !onBrokenLine(d)), deferred: false };
+  return built.diagnostics.filter((d) => !onBrokenLine(d));
 }
 
 export function buildWorld(ast: A.SpecFile, opts: BuildOptions): BuildResult {
