@@ -16,7 +16,7 @@ import { fmtIp, parseIp } from "./addr.js";
 import { CtTable, formatEntry, stringHash } from "./conntrack.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
-import { Path, type PathEvent, traceEvents } from "./path.js";
+import { NO_RECENT_LISTS, Path, type PathEvent, traceEvents } from "./path.js";
 import { type DnsHook, displayName, Walk, type WalkHost } from "./walk.js";
 
 export { displayName } from "./walk.js";
@@ -223,6 +223,7 @@ function builtTopology(topology: Topology): BuiltTopology {
 /** What a host's matches read besides the packet; the walk sets ctstate and recent per table. */
 class HostMatchContext implements MatchContext {
   ctstate = 0;
+  // Set to a path's own lists before every table run.
   recent: RecentLists = NO_RECENT_LISTS;
   now = 0;
 
@@ -237,8 +238,6 @@ class HostMatchContext implements MatchContext {
   }
 }
 
-// Read-only: a context is given a path's own lists before every table run.
-const NO_RECENT_LISTS: RecentLists = new Map();
 
 export class SimNetwork {
   private readonly hosts = new Map<string, WalkHost>();

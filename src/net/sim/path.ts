@@ -1,7 +1,7 @@
 // One branch of a probe while it is being walked: its probability, the load-balancing choices
 // that define it, its trace, and its private view of every host's mutable state (conntrack
-// layers, `-m recent` lists). A fork copies the small arrays and gives both children fresh
-// conntrack layers over the shared, now frozen, parent layers.
+// layers, `-m recent` lists). A fork copies the small arrays and freezes the conntrack layers
+// both children now share; each opens a layer of its own over one when it next writes there.
 
 import type { HookName, RecentLists, RuleStep, TableName } from "../netfilter/api.js";
 import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
@@ -246,7 +246,8 @@ export class NatRecord extends LazyEvent {
   }
 }
 
-const NO_RECENT_LISTS: RecentLists = new Map();
+/** The recent lists of a host that has none: shared, read-only (writes go through Path.writableRecent). */
+export const NO_RECENT_LISTS: RecentLists = new Map();
 
 export class Path {
   p: number;
