@@ -134,8 +134,9 @@ function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: P
   return leafCount === 1 ? [scratchLeaves[0]!] : scratchLeaves.slice(0, leafCount);
 }
 
-// A table the ruleset lacks accepts without a trace. Half of a probe's evaluations are such
-// (raw and mangle on a kube-proxy node), so their one-leaf answers are shared, per mark. They are
+// A table the ruleset lacks accepts without a trace (the simulator's walk passes over raw and
+// mangle itself; a missing nat table and other callers still come here), so these one-leaf
+// answers are shared, per mark. They are
 // built like every other leaf (same keys, same order, plain arrays), not frozen: a frozen object
 // or array has its own hidden class, which made every reader of a branch polymorphic. Callers
 // only read branches (EvalBranch is never changed after evaluation).
