@@ -28,7 +28,9 @@ export function pickBy(object, predicate) {
   const picked = {};
   for (const key in object) {
     const value = object[key];
-    if (predicate(value, key)) picked[key] = value;
+    // lodash's baseSet never writes these three keys (its guard against prototype pollution),
+    // though the predicate is asked about them.
+    if (predicate(value, key) && key !== "__proto__" && key !== "constructor" && key !== "prototype") picked[key] = value;
   }
   return picked;
 }

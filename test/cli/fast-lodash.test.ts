@@ -30,6 +30,12 @@ describe("the bundle's pickBy for chevrotain", () => {
     both({}, defined);
   });
 
+  it("leaves out the keys lodash never sets (constructor, prototype), as lodash does", () => {
+    // Found by the property below (fast-check seed -711701269): { prototype: {} }.
+    both({ prototype: {}, a: 1 }, (v: unknown) => v !== undefined);
+    both({ constructor: 1, b: 2 }, (v: unknown) => v !== undefined);
+  });
+
   it("on any object, array, or odd value", () => {
     const odd = fc.constantFrom<unknown>(null, undefined, 0, "text", [1, , 3], Object.create({ inherited: 1 }), Object.assign(Object.create(null), { a: 1 }), { length: 2, 0: "a" }, { [Symbol("s")]: 1, a: 2 }, JSON.parse('{"__proto__": 1, "a": 2}'));
     const value = fc.oneof(fc.anything(), odd);
