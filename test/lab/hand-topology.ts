@@ -145,7 +145,7 @@ export interface HandTopologyOptions {
 }
 
 export function handTopology(o: HandTopologyOptions = {}): Topology {
-  const node = (n: 1 | 2, pod: string, podIp: string): HostSpec => ({
+  const node = (n: 1 | 2, pod: string): HostSpec => ({
     name: `node${n}`,
     kind: "node",
     interfaces: [
@@ -202,8 +202,8 @@ export function handTopology(o: HandTopologyOptions = {}): Topology {
         listeners: [],
         up: true,
       },
-      node(1, "nginx-1", "10.244.1.5"),
-      node(2, "b2", "10.244.2.5"),
+      node(1, "nginx-1"),
+      node(2, "b2"),
       pod("nginx-1", "10.244.1.5", "10.244.1.1", [{ protocol: "TCP", port: 80, app: "echo" }, ...(o.extraListeners ?? [])]),
       pod("b2", "10.244.2.5", "10.244.2.1", o.rules?.secondEndpoint ? [{ protocol: "TCP", port: 80, app: "echo" }] : []),
     ],
