@@ -11,7 +11,7 @@
 import { CT, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { EvalBranch, HookName, MatchContext, NatAction, PacketView, TableName } from "../netfilter/api.js";
 import { runTable } from "../netfilter/index.js";
-import type { Ruleset } from "../netfilter/index.js";
+import type { EvalMemo, Ruleset } from "../netfilter/index.js";
 import type { ClientResult, Endpoint4, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
 import { type CtEntry, type CtTable, Dir, newEntry, stringHash, tupleHash } from "./conntrack.js";
@@ -27,6 +27,8 @@ export interface WalkHost {
   /** The rules' text, as loaded (for explanations). */
   iptables: string | null;
   ctx: MatchContext & { ctstate: number; now: number };
+  /** The host's remembered table runs (null: every table runs through `evaluate`). */
+  memo: EvalMemo | null;
 }
 
 export interface Socket {
@@ -693,7 +695,7 @@ export class Walk {
     const ctx = wh.ctx;
     ctx.ctstate = pkt.ctState;
     ctx.recent = path.recentOf(wh.host.name);
-    const branches = this.evaluate(ruleset, table, hook, view, ctx);
+    const branches = wh.memo !== null ? wh.memo.run(table, hook, view, ctx) : this.evaluate(ruleset, table, hook, view, ctx);
     const many = branches.length > 1;
     const p = path.p;
     for (let k = 0; k < branches.length; k++) {
