@@ -55,11 +55,6 @@ export function forkPacket(p: Packet): Packet {
 /** What `describe` reads of a packet. */
 export type PacketHead = Pick<Packet, "proto" | "flags" | "src" | "sport" | "dst" | "dport" | "icmp" | "inner">;
 
-/** A copy of what `describe` reads, for describing the packet later as it is now. */
-export function packetHead(p: Packet): PacketHead {
-  return { proto: p.proto, flags: p.flags, src: p.src, sport: p.sport, dst: p.dst, dport: p.dport, icmp: p.icmp, inner: p.inner ? { ...p.inner } : null };
-}
-
 export function describe(p: PacketHead): string {
   if (p.proto === PROTO_ICMP && p.icmp) {
     const i = p.inner!;

@@ -6,7 +6,7 @@
 import type { HookName, RecentLists, RuleStep, TableName } from "../netfilter/api.js";
 import type { ClientResult, Endpoint4, ProbeBranch, Signal, TraceEvent, TracePhase } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
-import { describe, type Packet, type PacketHead, packetHead } from "./packet.js";
+import { describe, type Packet, type PacketHead, type TcpFlags } from "./packet.js";
 import { type CtEntry, CtTable } from "./conntrack.js";
 
 /**
@@ -95,10 +95,18 @@ export class CtEvent extends LazyEvent {
 /**
  * An event whose sentence is `lead` + the packet as it was + `tail` (a host sends, receives,
  * answers): the packet's head is copied when the event happens and printed when the trace is
- * read, since most traces never are.
+ * read, since most traces never are. The head's fields are the event's own (it is the
+ * PacketHead `describe` reads): one object per event, not two.
  */
-export class PacketEvent extends LazyEvent {
-  private readonly head: PacketHead;
+export class PacketEvent extends LazyEvent implements PacketHead {
+  readonly proto: number;
+  readonly flags: TcpFlags;
+  readonly src: number;
+  readonly sport: number;
+  readonly dst: number;
+  readonly dport: number;
+  readonly icmp: Packet["icmp"];
+  readonly inner: Packet["inner"];
 
   constructor(
     readonly phase: TracePhase,
@@ -109,11 +117,18 @@ export class PacketEvent extends LazyEvent {
     readonly tail: string = "",
   ) {
     super();
-    this.head = packetHead(pkt);
+    this.proto = pkt.proto;
+    this.flags = pkt.flags;
+    this.src = pkt.src;
+    this.sport = pkt.sport;
+    this.dst = pkt.dst;
+    this.dport = pkt.dport;
+    this.icmp = pkt.icmp;
+    this.inner = pkt.inner ? { ...pkt.inner } : null;
   }
 
   expand(out: TraceEvent[]): void {
-    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${describe(this.head)}${this.tail}` });
+    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${describe(this)}${this.tail}` });
   }
 }
 

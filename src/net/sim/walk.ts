@@ -179,10 +179,43 @@ function snatPort(table: CtTable, host: string, pkt: Packet, e: CtEntry, src: nu
   return lo + (off % size);
 }
 
+// What the walk does once a packet has passed a hook's tables (the `then` of `tables`): a number
+// and the arguments it needs, not a closure. A closure (and its context) per hook per packet was
+// a sixth of the walk's allocation; a fork, the only place a continuation runs more than once,
+// is rare. Arguments: `hop` the route's next hop, `dev` and `owner` interfaces, `n` a number.
+/** output(): reroute if the nat table changed the destination (`n` = the destination before), else on to `hop`. */
+const THEN_OUTPUT = 0;
+/** Loopback: POSTROUTING done, now INPUT out of lo. */
+const THEN_LOOPBACK_IN = 1;
+/** INPUT done: confirm, then the socket. */
+const THEN_SOCKET = 2;
+/** POSTROUTING done: confirm, then onto the wire by `hop`. */
+const THEN_TRANSMIT = 3;
+/** br_netfilter PREROUTING done at bridge port `dev` (frame for `owner`; `n` = destination before). */
+const THEN_BRIDGE_PRE = 4;
+/** br_netfilter FORWARD done: POSTROUTING, out of bridge port `dev` towards `owner`. */
+const THEN_BRIDGE_FORWARD = 5;
+/** br_netfilter POSTROUTING done: confirm, then out of bridge port `dev` towards `owner`. */
+const THEN_BRIDGE_OUT = 6;
+/** PREROUTING done on a packet received on `dev`: routing. */
+const THEN_ROUTE = 7;
+/** FORWARD done: POSTROUTING towards `hop`. */
+const THEN_POSTROUTING = 8;
+/** A promiscuous bridge's copy passed FORWARD: POSTROUTING's mangle table, towards `hop`. */
+const THEN_PROMISC_POSTROUTING = 9;
+/** The promiscuous copy passed POSTROUTING: onto the wire by `hop`. */
+const THEN_PROMISC_TRANSMIT = 10;
 
-interface Continuation {
-  (pkt: Packet, path: Path): void;
-}
+// What forEachHop does with each next hop (see THEN_*).
+/** output(): the route's hop chosen, on to OUTPUT. */
+const HOP_OUTPUT = 0;
+/** Rerouted after DNAT in OUTPUT: POSTROUTING. */
+const HOP_POSTROUTING = 1;
+/** Forwarding a packet received on `dev`. */
+const HOP_FORWARD = 2;
+
+const LOOPBACK_IN_TABLES: TableName[] = ["mangle", "filter"];
+const PROMISC_POST_TABLES: TableName[] = ["mangle"];
 
 export class Walk {
   readonly leaves: Path[] = [];
@@ -257,45 +290,77 @@ export class Walk {
       }
       return;
     }
-    const hops: Array<NextHop | null> = rt.kind === "local" ? [null] : rt.route.hops;
-    this.forEachHop(h, hops, pkt, path, (hop, pkt, path) => {
-      path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, hop ? hop.gw : 0, hop ? hop.dev.name : null));
-      const outName = hop ? hop.dev.name : "lo";
-      this.conntrackIn(wh, pkt, path, "OUTPUT");
-      const dstBefore = pkt.dst;
-      this.tables(wh, "OUTPUT", OUT_TABLES, null, outName, pkt, path, (pkt, path) => {
-        if (pkt.dst !== dstBefore) {
-          // ip_route_me_harder: the nat table changed the destination, route again.
-          const rt2 = h.routes.lookup(pkt.dst);
-          path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
-          if (rt2.kind === "unreachable") {
-            this.lost(path, h.name, `no route to ${fmtIp(pkt.dst)}`, `${h.displayName} has no route to ${fmtIp(pkt.dst)} after DNAT`);
-            return;
-          }
-          if (rt2.kind === "local") return this.outputLocal(wh, pkt, path);
-          return this.forEachHop(h, rt2.route.hops, pkt, path, (hop2, pkt, path) => this.postrouting(wh, hop2!, pkt, path));
-        }
-        if (!hop) return this.outputLocal(wh, pkt, path);
-        this.postrouting(wh, hop, pkt, path);
-      });
-    });
+    if (rt.kind === "local") return this.outputHop(wh, null, pkt, path);
+    this.forEachHop(wh, rt.route.hops, pkt, path, HOP_OUTPUT, null);
+  }
+
+  private outputHop(wh: WalkHost, hop: NextHop | null, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, hop ? hop.gw : 0, hop ? hop.dev.name : null));
+    const outName = hop ? hop.dev.name : "lo";
+    this.conntrackIn(wh, pkt, path, "OUTPUT");
+    // OUTPUT's nat can only DNAT (SNAT and MASQUERADE are refused there at load), which reads no hop.
+    this.tables(wh, "OUTPUT", OUT_TABLES, null, outName, pkt, path, THEN_OUTPUT, hop, null, null, pkt.dst, null, 0);
+  }
+
+  private afterOutput(wh: WalkHost, hop: NextHop | null, dstBefore: number, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    if (pkt.dst !== dstBefore) {
+      // ip_route_me_harder: the nat table changed the destination, route again.
+      const rt2 = h.routes.lookup(pkt.dst);
+      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
+      if (rt2.kind === "unreachable") {
+        this.lost(path, h.name, `no route to ${fmtIp(pkt.dst)}`, `${h.displayName} has no route to ${fmtIp(pkt.dst)} after DNAT`);
+        return;
+      }
+      if (rt2.kind === "local") return this.outputLocal(wh, pkt, path);
+      return this.forEachHop(wh, rt2.route.hops, pkt, path, HOP_POSTROUTING, null);
+    }
+    if (!hop) return this.outputLocal(wh, pkt, path);
+    this.postrouting(wh, hop, pkt, path);
   }
 
   /** Loopback delivery: POSTROUTING out of lo, then INPUT (PREROUTING's nat has nothing left to do). */
   private outputLocal(wh: WalkHost, pkt: Packet, path: Path): void {
-    this.tables(wh, "POSTROUTING", POST_TABLES, null, "lo", pkt, path, (pkt, path) => {
-      this.tables(wh, "INPUT", ["mangle", "filter"], "lo", null, pkt, path, (pkt, path) => {
-        this.confirm(wh, pkt, path);
-        this.socket(wh, pkt, path);
-      });
-    });
+    this.tables(wh, "POSTROUTING", POST_TABLES, null, "lo", pkt, path, THEN_LOOPBACK_IN, null, null, null, 0, null, 0);
   }
 
   private postrouting(wh: WalkHost, hop: NextHop, pkt: Packet, path: Path): void {
-    this.tables(wh, "POSTROUTING", POST_TABLES, null, hop.dev.name, pkt, path, (pkt, path) => {
-      this.confirm(wh, pkt, path);
-      this.transmit(wh, hop, pkt, path);
-    }, hop);
+    this.tables(wh, "POSTROUTING", POST_TABLES, null, hop.dev.name, pkt, path, THEN_TRANSMIT, hop, null, null, 0, null, 0);
+  }
+
+  /** What follows a hook's tables (see THEN_*), for the packet on this path. */
+  private then(then: number, wh: WalkHost, hop: NextHop | null, dev: SimIface | null, owner: SimIface | null, n: number, pkt: Packet, path: Path): void {
+    switch (then) {
+      case THEN_OUTPUT:
+        return this.afterOutput(wh, hop, n, pkt, path);
+      case THEN_LOOPBACK_IN:
+        return this.tables(wh, "INPUT", LOOPBACK_IN_TABLES, "lo", null, pkt, path, THEN_SOCKET, null, null, null, 0, null, 0);
+      case THEN_SOCKET:
+        this.confirm(wh, pkt, path);
+        return this.socket(wh, pkt, path);
+      case THEN_TRANSMIT:
+        this.confirm(wh, pkt, path);
+        return this.transmit(wh, hop!, pkt, path);
+      case THEN_BRIDGE_PRE:
+        return this.afterBridgePre(wh, dev!, owner!, pkt, path, true, n);
+      case THEN_BRIDGE_FORWARD: {
+        const br = dev!.port!;
+        return this.tables(wh, "POSTROUTING", POST_TABLES, null, br.name, pkt, path, THEN_BRIDGE_OUT, { gw: 0, dev: br.dev }, dev, owner, 0, null, 0);
+      }
+      case THEN_BRIDGE_OUT:
+        this.confirm(wh, pkt, path);
+        return this.bridgeDeliver(wh, dev!, owner!, pkt, path);
+      case THEN_ROUTE:
+        return this.route(wh, dev!, pkt, path);
+      case THEN_POSTROUTING:
+        return this.postrouting(wh, hop!, pkt, path);
+      case THEN_PROMISC_POSTROUTING:
+        // Untracked: POSTROUTING's nat table is not consulted, so nothing masquerades the copy.
+        return this.tables(wh, "POSTROUTING", PROMISC_POST_TABLES, null, hop!.dev.name, pkt, path, THEN_PROMISC_TRANSMIT, hop, null, null, 0, null, 0);
+      case THEN_PROMISC_TRANSMIT:
+        return this.transmit(wh, hop!, pkt, path);
+    }
   }
 
   // ---------------------------------------------------------------- the wire
@@ -354,39 +419,45 @@ export class Walk {
     const h = wh.host;
     const brNf = h.sysctls.bridgeNfCallIptables && wh.ruleset !== null;
     path.event(new BridgeInEvent(path.phase, h.name, h.displayName, br.name, port.name, brNf));
-    const afterPre = (pkt: Packet, path: Path, preDone: boolean, dstBefore: number) => {
-      if (preDone && pkt.dst !== dstBefore) {
-        // br_nf_pre_routing_finish: the destination changed, so the bridge asks routing. When the
-        // route leads back out of this same bridge, the frame is bridged (not routed) to the new
-        // destination's port.
-        const rt = h.routes.lookup(pkt.dst);
-        if (rt.kind === "unicast" && rt.route.hops.length === 1 && rt.route.hops[0]!.dev === br.dev) {
-          const hop = rt.route.hops[0]!;
-          const target = this.segments.resolveOnBridge(br, hop.gw || pkt.dst, null);
-          if (!target) {
-            this.icmpError(wh, pkt, path, "host-unreachable", `nobody answered ${h.displayName}'s ARP for ${fmtIp(hop.gw || pkt.dst)} on ${br.name}`);
-            return;
-          }
-          path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
-          return this.bridgeForward(wh, br, port, target.rx, target.owner, pkt, path, brNf);
-        }
-        return this.ipReceive(wh, br.dev, pkt, path, true);
-      }
-      if (owner === br.dev) return this.ipReceive(wh, br.dev, pkt, path, preDone);
-      const out = this.segments.fdb(br, owner);
-      if (!out) {
-        this.lost(path, h.name, `${br.name}: no port for the destination`, `${h.displayName}'s bridge ${br.name} knows no port for ${fmtIp(pkt.dst)}`);
-        return;
-      }
-      this.bridgeForward(wh, br, port, out, owner, pkt, path, brNf);
-    };
     if (brNf) {
+      // The destination before conntrack's translation too: either makes the bridge ask routing.
       const dstBefore = pkt.dst;
       this.conntrackIn(wh, pkt, path, "PREROUTING");
-      this.tables(wh, "PREROUTING", PRE_TABLES, br.name, null, pkt, path, (pkt, path) => afterPre(pkt, path, true, dstBefore));
+      this.tables(wh, "PREROUTING", PRE_TABLES, br.name, null, pkt, path, THEN_BRIDGE_PRE, null, port, owner, dstBefore, null, 0);
     } else {
-      afterPre(pkt, path, false, pkt.dst);
+      this.afterBridgePre(wh, port, owner, pkt, path, false, pkt.dst);
     }
+  }
+
+  /** A frame that came in on bridge port `port`, for `owner`, after br_netfilter's PREROUTING (if it ran). */
+  private afterBridgePre(wh: WalkHost, port: SimIface, owner: SimIface, pkt: Packet, path: Path, preDone: boolean, dstBefore: number): void {
+    const h = wh.host;
+    const br = port.port!;
+    const brNf = h.sysctls.bridgeNfCallIptables && wh.ruleset !== null;
+    if (preDone && pkt.dst !== dstBefore) {
+      // br_nf_pre_routing_finish: the destination changed, so the bridge asks routing. When the
+      // route leads back out of this same bridge, the frame is bridged (not routed) to the new
+      // destination's port.
+      const rt = h.routes.lookup(pkt.dst);
+      if (rt.kind === "unicast" && rt.route.hops.length === 1 && rt.route.hops[0]!.dev === br.dev) {
+        const hop = rt.route.hops[0]!;
+        const target = this.segments.resolveOnBridge(br, hop.gw || pkt.dst, null);
+        if (!target) {
+          this.icmpError(wh, pkt, path, "host-unreachable", `nobody answered ${h.displayName}'s ARP for ${fmtIp(hop.gw || pkt.dst)} on ${br.name}`);
+          return;
+        }
+        path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
+        return this.bridgeForward(wh, br, port, target.rx, target.owner, pkt, path, brNf);
+      }
+      return this.ipReceive(wh, br.dev, pkt, path, true);
+    }
+    if (owner === br.dev) return this.ipReceive(wh, br.dev, pkt, path, preDone);
+    const out = this.segments.fdb(br, owner);
+    if (!out) {
+      this.lost(path, h.name, `${br.name}: no port for the destination`, `${h.displayName}'s bridge ${br.name} knows no port for ${fmtIp(pkt.dst)}`);
+      return;
+    }
+    this.bridgeForward(wh, br, port, out, owner, pkt, path, brNf);
   }
 
   private bridgeForward(wh: WalkHost, br: SimBridge, inPort: SimIface, outPort: SimIface, owner: SimIface, pkt: Packet, path: Path, brNf: boolean): void {
@@ -399,23 +470,22 @@ export class Walk {
       this.finishDropped(path, h.name, `bridge ${br.name}: hairpin refused`, `${blocked}${how}`);
       return;
     }
-    const deliver = (pkt: Packet, path: Path) => {
-      const peer = this.segments.peerOn(outPort, owner);
-      if (!peer) {
-        this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${h.displayName}'s bridge ${br.name} found nothing behind ${outPort.name}`);
-        return;
-      }
-      path.event(new HopEvent(path.phase, h.name, "bridge", h.displayName, br.name, outPort.name, peer.host.displayName, peer.name));
-      this.receive(peer, owner, pkt, path);
-    };
-    if (!brNf) return deliver(pkt, path);
+    if (!brNf) return this.bridgeDeliver(wh, outPort, owner, pkt, path);
     // br_netfilter: bridged IPv4 passes FORWARD and POSTROUTING with the bridge as in/out device.
-    this.tables(wh, "FORWARD", FWD_TABLES, br.name, br.name, pkt, path, (pkt, path) => {
-      this.tables(wh, "POSTROUTING", POST_TABLES, null, br.name, pkt, path, (pkt, path) => {
-        this.confirm(wh, pkt, path);
-        deliver(pkt, path);
-      }, { gw: 0, dev: br.dev });
-    });
+    this.tables(wh, "FORWARD", FWD_TABLES, br.name, br.name, pkt, path, THEN_BRIDGE_FORWARD, null, outPort, owner, 0, null, 0);
+  }
+
+  /** The bridge sends the frame out of port `outPort` to `owner`'s interface behind it. */
+  private bridgeDeliver(wh: WalkHost, outPort: SimIface, owner: SimIface, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    const br = outPort.port!;
+    const peer = this.segments.peerOn(outPort, owner);
+    if (!peer) {
+      this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${h.displayName}'s bridge ${br.name} found nothing behind ${outPort.name}`);
+      return;
+    }
+    path.event(new HopEvent(path.phase, h.name, "bridge", h.displayName, br.name, outPort.name, peer.host.displayName, peer.name));
+    this.receive(peer, owner, pkt, path);
   }
 
   /**
@@ -435,81 +505,67 @@ export class Walk {
       return;
     }
     const hop = rt.route.hops[0]!;
-    const before = path.trace.length;
-    this.tables(
-      wh,
-      "FORWARD",
-      FWD_TABLES,
-      br.name,
-      hop.dev.name,
-      pkt,
-      path,
-      (pkt, path) => {
-        // Untracked: POSTROUTING's nat table is not consulted, so nothing masquerades the copy.
-        this.tables(wh, "POSTROUTING", ["mangle"], null, hop.dev.name, pkt, path, (pkt, path) => this.transmit(wh, hop, pkt, path));
-      },
-      undefined,
-      (dropPath, where) => {
-        void before;
-        dropPath.explanation = `${blocked}; ${br.name} is promiscuous, but the copy passed up has its conntrack reset, reached FORWARD as INVALID and was dropped by ${where}`;
-      },
-    );
+    this.tables(wh, "FORWARD", FWD_TABLES, br.name, hop.dev.name, pkt, path, THEN_PROMISC_POSTROUTING, hop, null, null, 0, (dropPath, where) => {
+      dropPath.explanation = `${blocked}; ${br.name} is promiscuous, but the copy passed up has its conntrack reset, reached FORWARD as INVALID and was dropped by ${where}`;
+    }, 0);
   }
 
   // ---------------------------------------------------------------- IP reception and routing
 
   private ipReceive(wh: WalkHost, dev: SimIface, pkt: Packet, path: Path, preDone: boolean): void {
-    const h = wh.host;
-    const route = (pkt: Packet, path: Path) => {
-      // Martian source: one of our own addresses arriving from outside (fib_validate_source).
-      if (h.isLocal(pkt.src) && dev !== h.lo) {
-        this.finishDropped(
-          path,
-          h.name,
-          `martian source ${fmtIp(pkt.src)} on ${dev.name}`,
-          `${h.displayName} dropped the ${this.packetWord(pkt)} as a martian: its source ${fmtIp(pkt.src)} is ${h.displayName}'s own address${this.martianCause(path, pkt)}`,
-        );
-        return;
-      }
-      if ((pkt.dst >>> 24) === 127 && !h.sysctls.routeLocalnet) {
-        this.finishDropped(path, h.name, `martian destination ${fmtIp(pkt.dst)}`, `${h.displayName} dropped a packet to ${fmtIp(pkt.dst)} from ${dev.name} as a martian (route_localnet=0)`);
-        return;
-      }
-      if (h.sysctls.rpFilter !== 0 && !this.rpFilterOk(h, dev, pkt.src)) {
-        this.finishDropped(path, h.name, `rp_filter: ${fmtIp(pkt.src)} not reachable via ${dev.name}`, `${h.displayName}'s reverse path filter (rp_filter=${h.sysctls.rpFilter}) dropped the packet from ${fmtIp(pkt.src)} arriving on ${dev.name}`);
-        return;
-      }
-      const rt = h.routes.lookup(pkt.dst);
-      if (rt.kind === "local") {
-        path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, 0, null));
-        return this.tables(wh, "INPUT", IN_TABLES, dev.name, null, pkt, path, (pkt, path) => {
-          this.confirm(wh, pkt, path);
-          this.socket(wh, pkt, path);
-        });
-      }
-      if (!h.sysctls.ipForward) {
-        this.lost(path, h.name, `not forwarding (ip_forward=0)`, `${h.displayName} does not forward (ip_forward=0) and dropped the packet to ${fmtIp(pkt.dst)}`);
-        return;
-      }
-      if (rt.kind === "unreachable") {
-        path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
-        return this.icmpError(wh, pkt, path, "net-unreachable", `${h.displayName} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
-      }
-      this.forEachHop(h, rt.route.hops, pkt, path, (hop, pkt, path) => {
-        path.event(new RouteEvent(path.phase, h.name, h.displayName, true, pkt.dst, hop!.gw, hop!.dev.name));
-        if (pkt.ttl <= 1) {
-          const loop = [...new Set(path.forwarders)].map(displayName);
-          const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${h.displayName}` : `ran out of TTL on ${h.displayName}`;
-          return this.icmpError(wh, pkt, path, "time-exceeded", `the packet to ${fmtIp(pkt.dst)}:${pkt.dport} ${where}${this.noDnatNote(path)}`);
-        }
-        if (path.phase === "request") path.forwarders.push(h.name);
-        pkt.ttl--;
-        this.tables(wh, "FORWARD", FWD_TABLES, dev.name, hop!.dev.name, pkt, path, (pkt, path) => this.postrouting(wh, hop!, pkt, path));
-      });
-    };
-    if (preDone || wh.ruleset === null) return route(pkt, path);
+    if (preDone || wh.ruleset === null) return this.route(wh, dev, pkt, path);
     this.conntrackIn(wh, pkt, path, "PREROUTING");
-    this.tables(wh, "PREROUTING", PRE_TABLES, dev.name, null, pkt, path, route);
+    this.tables(wh, "PREROUTING", PRE_TABLES, dev.name, null, pkt, path, THEN_ROUTE, null, dev, null, 0, null, 0);
+  }
+
+  /** Routing of a packet received on `dev`: martians, rp_filter, then local delivery or forwarding. */
+  private route(wh: WalkHost, dev: SimIface, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    // Martian source: one of our own addresses arriving from outside (fib_validate_source).
+    if (h.isLocal(pkt.src) && dev !== h.lo) {
+      this.finishDropped(
+        path,
+        h.name,
+        `martian source ${fmtIp(pkt.src)} on ${dev.name}`,
+        `${h.displayName} dropped the ${this.packetWord(pkt)} as a martian: its source ${fmtIp(pkt.src)} is ${h.displayName}'s own address${this.martianCause(path, pkt)}`,
+      );
+      return;
+    }
+    if ((pkt.dst >>> 24) === 127 && !h.sysctls.routeLocalnet) {
+      this.finishDropped(path, h.name, `martian destination ${fmtIp(pkt.dst)}`, `${h.displayName} dropped a packet to ${fmtIp(pkt.dst)} from ${dev.name} as a martian (route_localnet=0)`);
+      return;
+    }
+    if (h.sysctls.rpFilter !== 0 && !this.rpFilterOk(h, dev, pkt.src)) {
+      this.finishDropped(path, h.name, `rp_filter: ${fmtIp(pkt.src)} not reachable via ${dev.name}`, `${h.displayName}'s reverse path filter (rp_filter=${h.sysctls.rpFilter}) dropped the packet from ${fmtIp(pkt.src)} arriving on ${dev.name}`);
+      return;
+    }
+    const rt = h.routes.lookup(pkt.dst);
+    if (rt.kind === "local") {
+      path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, 0, null));
+      return this.tables(wh, "INPUT", IN_TABLES, dev.name, null, pkt, path, THEN_SOCKET, null, null, null, 0, null, 0);
+    }
+    if (!h.sysctls.ipForward) {
+      this.lost(path, h.name, `not forwarding (ip_forward=0)`, `${h.displayName} does not forward (ip_forward=0) and dropped the packet to ${fmtIp(pkt.dst)}`);
+      return;
+    }
+    if (rt.kind === "unreachable") {
+      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
+      return this.icmpError(wh, pkt, path, "net-unreachable", `${h.displayName} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
+    }
+    this.forEachHop(wh, rt.route.hops, pkt, path, HOP_FORWARD, dev);
+  }
+
+  private forwardHop(wh: WalkHost, dev: SimIface, hop: NextHop, pkt: Packet, path: Path): void {
+    const h = wh.host;
+    path.event(new RouteEvent(path.phase, h.name, h.displayName, true, pkt.dst, hop.gw, hop.dev.name));
+    if (pkt.ttl <= 1) {
+      const loop = [...new Set(path.forwarders)].map(displayName);
+      const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${h.displayName}` : `ran out of TTL on ${h.displayName}`;
+      return this.icmpError(wh, pkt, path, "time-exceeded", `the packet to ${fmtIp(pkt.dst)}:${pkt.dport} ${where}${this.noDnatNote(path)}`);
+    }
+    if (path.phase === "request") path.forwarders.push(h.name);
+    pkt.ttl--;
+    this.tables(wh, "FORWARD", FWD_TABLES, dev.name, hop.dev.name, pkt, path, THEN_POSTROUTING, hop, null, null, 0, null, 0);
   }
 
   private rpFilterOk(h: SimHost, dev: SimIface, src: number): boolean {
@@ -519,16 +575,24 @@ export class Walk {
     return rt.route.hops.some((x) => x.dev === dev);
   }
 
-  private forEachHop(h: SimHost, hops: ReadonlyArray<NextHop | null>, pkt: Packet, path: Path, next: (hop: NextHop | null, pkt: Packet, path: Path) => void): void {
-    if (hops.length === 1) return next(hops[0]!, pkt, path);
+  /** Each next hop of a route (ECMP forks the walk), then what `kind` says (HOP_*). */
+  private forEachHop(wh: WalkHost, hops: readonly NextHop[], pkt: Packet, path: Path, kind: number, dev: SimIface | null): void {
+    if (hops.length === 1) return this.hop(kind, wh, dev, hops[0]!, pkt, path);
+    const h = wh.host;
     const share = 1 / hops.length;
     const forks = hops.map(() => path.fork(path.p * share));
     hops.forEach((hop, i) => {
       const child = forks[i]!;
-      const to = this.segments.resolve(hop!.dev, hop!.gw || pkt.dst);
-      child.choices.push(`${h.displayName} → ${to ? to.owner.host.displayName : fmtIp(hop!.gw)}`);
-      next(hop, forkPacket(pkt), child);
+      const to = this.segments.resolve(hop.dev, hop.gw || pkt.dst);
+      child.choices.push(`${h.displayName} → ${to ? to.owner.host.displayName : fmtIp(hop.gw)}`);
+      this.hop(kind, wh, dev, hop, forkPacket(pkt), child);
     });
+  }
+
+  private hop(kind: number, wh: WalkHost, dev: SimIface | null, hop: NextHop, pkt: Packet, path: Path): void {
+    if (kind === HOP_OUTPUT) return this.outputHop(wh, hop, pkt, path);
+    if (kind === HOP_POSTROUTING) return this.postrouting(wh, hop, pkt, path);
+    return this.forwardHop(wh, dev!, hop, pkt, path);
   }
 
   // ---------------------------------------------------------------- conntrack
@@ -658,15 +722,18 @@ export class Walk {
     outIface: string | null,
     pkt: Packet,
     path: Path,
-    next: Continuation,
-    hop?: NextHop,
-    onDrop?: (path: Path, where: string) => void,
-    i = 0,
+    then: number,
+    hop: NextHop | null,
+    dev: SimIface | null,
+    owner: SimIface | null,
+    n: number,
+    onDrop: ((path: Path, where: string) => void) | null,
+    i: number,
   ): void {
     const srcSide = hook === "POSTROUTING" || hook === "INPUT";
     if (i === 0 && srcSide && pkt.ct && !pkt.ctNew) this.srcManip(pkt);
     const ruleset = wh.ruleset;
-    if (ruleset === null) return next(pkt, path);
+    if (ruleset === null) return this.then(then, wh, hop, dev, owner, n, pkt, path);
     // Tables that have nothing to do for this packet are passed over:
     // - nat sees only a connection's first packet, once per manip (src or dst) type;
     // - a table the ruleset lacks accepts the packet untouched, with no trace (kube-proxy nodes
@@ -680,7 +747,7 @@ export class Walk {
         if (ct && pkt.ctNew && !(srcSide ? ct.srcManipDone : ct.dstManipDone)) break;
       } else if (ruleset.tables.has(table)) break;
     }
-    if (i >= tables.length || table === undefined) return next(pkt, path);
+    if (i >= tables.length || table === undefined) return this.then(then, wh, hop, dev, owner, n, pkt, path);
     // One view per walk, refilled per table: the interpreter reads it only during the call (a
     // MARK target copies it), and a probe meets a hundred or so tables.
     const view = this.view;
@@ -708,7 +775,7 @@ export class Walk {
       const q = many && !own ? forkPacket(pkt) : pkt;
       if (many) this.recordChoice(wh, b, child);
       if (this.applyBranch(wh, hook, table, b, q, child, hop, onDrop)) {
-        this.tables(wh, hook, tables, inIface, outIface, q, child, next, hop, onDrop, i + 1);
+        this.tables(wh, hook, tables, inIface, outIface, q, child, then, hop, dev, owner, n, onDrop, i + 1);
       }
     }
   }
@@ -727,7 +794,7 @@ export class Walk {
   }
 
   /** Applies one branch's effects; false when the packet stops here (dropped, rejected). */
-  private applyBranch(wh: WalkHost, hook: HookName, table: TableName, b: EvalBranch, pkt: Packet, path: Path, hop: NextHop | undefined, onDrop?: (path: Path, where: string) => void): boolean {
+  private applyBranch(wh: WalkHost, hook: HookName, table: TableName, b: EvalBranch, pkt: Packet, path: Path, hop: NextHop | null, onDrop: ((path: Path, where: string) => void) | null): boolean {
     const h = wh.host;
     // One event for the table's whole run (EvalBranch.steps is never changed after evaluation).
     if (b.steps.length > 0) path.event(new StepsEvent(path.phase, h.name, h.displayName, table, hook, b.steps));
@@ -772,7 +839,7 @@ export class Walk {
     return true;
   }
 
-  private applyNat(wh: WalkHost, hook: HookName, nat: NatAction, pkt: Packet, path: Path, hop: NextHop | undefined, chain: string): void {
+  private applyNat(wh: WalkHost, hook: HookName, nat: NatAction, pkt: Packet, path: Path, hop: NextHop | null, chain: string): void {
     const e = pkt.ct!;
     const h = wh.host;
     if (nat.kind === "DNAT") {
