@@ -394,8 +394,6 @@ const TABLE_BITS: Record<TableName, number> = { raw: 0, mangle: 1, nat: 2, filte
 const HOOK_BITS: Record<HookName, number> = { PREROUTING: 0, INPUT: 4, FORWARD: 8, OUTPUT: 12, POSTROUTING: 16 };
 /** Evaluations remembered per memo before it starts again (a probe meets a few dozen). */
 const MEMO_MAX = 4096;
-/** Tables without a `-m recent` match (a table never changes once loaded). */
-const pureTables = new WeakMap<Table, boolean>();
 /** Entries per bucket: evaluations that differ only in a port they read (an ephemeral one). */
 const MEMO_CHAIN_MAX = 8;
 
@@ -414,15 +412,19 @@ const MEMO_CHAIN_MAX = 8;
 export class EvalMemo {
   private readonly buckets = new Map<number, MemoEntry>();
   private size = 0;
+  /** Per table (TABLE_BITS): present and without a recent match; undefined until asked. */
+  private readonly pure: Array<boolean | undefined> = [undefined, undefined, undefined, undefined];
 
   constructor(readonly ruleset: Ruleset) {}
 
   run(tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext): EvalBranch[] {
     const ruleset = this.ruleset;
-    const table = ruleset.tables.get(tableName);
-    if (table === undefined || (pkt.physInIface ?? null) !== null || (pkt.physOutIface ?? null) !== null || !this.isPure(table)) {
-      return runTable(ruleset, tableName, hook, pkt, ctx);
+    let pure = this.pure[TABLE_BITS[tableName]];
+    if (pure === undefined) {
+      const table = ruleset.tables.get(tableName);
+      pure = this.pure[TABLE_BITS[tableName]] = table !== undefined && isPure(table);
     }
+    if (!pure || (pkt.physInIface ?? null) !== null || (pkt.physOutIface ?? null) !== null) return runTable(ruleset, tableName, hook, pkt, ctx);
     const ctstate = ctx.ctstate;
     let h = Math.imul(pkt.src ^ 0x9e3779b9, 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 15) ^ pkt.dst, 0xc2b2ae35);
@@ -463,16 +465,20 @@ export class EvalMemo {
     return branches;
   }
 
-  /** No `-m recent` match anywhere in the table (one reads state besides the packet). */
-  private isPure(table: Table): boolean {
-    let pure = pureTables.get(table);
-    if (pure === undefined) {
-      pure = true;
-      for (const chain of table.chains.values()) {
-        for (const rule of chain.rules) for (const m of rule.matchers) if (m.kind === "recent") pure = false;
-      }
-      pureTables.set(table, pure);
+}
+
+/** Tables scanned by isPure (a table never changes once loaded; every host's memo asks). */
+const pureTables = new WeakMap<Table, boolean>();
+
+/** No `-m recent` match anywhere in the table (one reads state besides the packet). */
+function isPure(table: Table): boolean {
+  let pure = pureTables.get(table);
+  if (pure === undefined) {
+    pure = true;
+    for (const chain of table.chains.values()) {
+      for (const rule of chain.rules) for (const m of rule.matchers) if (m.kind === "recent") pure = false;
     }
-    return pure;
+    pureTables.set(table, pure);
   }
+  return pure;
 }
