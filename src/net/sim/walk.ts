@@ -181,8 +181,8 @@ function snatPort(table: CtTable, host: string, pkt: Packet, e: CtEntry, src: nu
 
 // What the walk does once a packet has passed a hook's tables (the `then` of `tables`): a number
 // and the arguments it needs, not a closure. A closure (and its context) per hook per packet was
-// a sixth of the walk's allocation; a fork, the only place a continuation runs more than once,
-// is rare. Arguments: `hop` the route's next hop, `dev` and `owner` interfaces, `n` a number.
+// ≈ 35 MB of the 472 MB a 100-file suite allocated; a fork, the only place a continuation runs
+// more than once, is rare. Arguments: `hop` the route's next hop, `dev` and `owner` interfaces, `n` a number.
 /** output(): reroute if the nat table changed the destination (`n` = the destination before), else on to `hop`. */
 const THEN_OUTPUT = 0;
 /** Loopback: POSTROUTING done, now INPUT out of lo. */
