@@ -9,11 +9,13 @@ import type { NodeDecl, World } from "../world/model.js";
 import { deriveEndpointSlices } from "../world/controllers.js";
 import { assignLoadBalancerIPs, loadBalancerRoutes, type LbRoute } from "../kube/cloud.js";
 import { buildZone, type DnsZone } from "../kube/dns.js";
-import { ClusterNodeTables } from "../kube/proxier/index.js";
+import { ClusterNodeTables, type NodeSaved } from "../kube/proxier/index.js";
 import { proxierConfigFor } from "../kube/node-rules.js";
 import type { ClusterRuntime } from "../kube/runtime.js";
 import type { Topology } from "../net/topology.js";
+import { provideRuleset } from "../net/sim/index.js";
 import { assembleTopology } from "./assemble.js";
+import { compiledRuleset } from "./compiled-rules.js";
 
 export class ControlPlane {
   private cache = new Map<string, unknown>();
@@ -46,7 +48,12 @@ export class ControlPlane {
   rules(node: string): string {
     const frozen = this.runtime.stoppedProxies.get(node);
     if (frozen !== undefined) return frozen;
-    return this.memo(`rules:${node}`, () => this.nodeTables().forNode(proxierConfigFor(this.liveWorld(), node)));
+    return this.saved(node).text;
+  }
+
+  /** What kube-proxy on `node` wrote: the text and the lines it is printed from. */
+  private saved(node: string): NodeSaved {
+    return this.memo(`rules:${node}`, () => this.nodeTables().savedForNode(proxierConfigFor(this.liveWorld(), node)));
   }
 
   /** Every node's kube-proxy sync of this world, each written once for the nodes it cannot differ between. */
@@ -63,15 +70,23 @@ export class ControlPlane {
   }
 
   topology(): Topology {
-    return this.memo("topology", () =>
-      assembleTopology({
+    return this.memo("topology", () => {
+      const topology = assembleTopology({
         world: this.liveWorld(),
         services: this.services(),
         runtime: this.runtime,
         rulesFor: (n: NodeDecl) => this.rules(n.name),
         lbRoutes: this.lbRoutes(),
-      }),
-    );
+      });
+      // Each running kube-proxy's rules, for the simulator, from the lines its text was printed
+      // from (compiled-rules.ts): no second parse of the text, nor a lookup by it.
+      for (const spec of topology.hosts) {
+        if (spec.kind !== "node" || this.runtime.stoppedProxies.has(spec.name)) continue;
+        const saved = this.saved(spec.name);
+        if (spec.iptables === saved.text) provideRuleset(spec, () => compiledRuleset(saved, `${spec.name} iptables`));
+      }
+      return topology;
+    });
   }
 
   /** The kube-dns Service's cluster IP, if the cluster runs kube-dns. */

@@ -190,7 +190,45 @@ function normalizeRuleCached(rule: string, family: 4 | 6): string {
 
 
 export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: ProxierConfig, table?: "filter" | "nat"): string {
-  return tablesOfRestore(writeRestore(services, slices, cfg), proxierFamily(cfg), table);
+  return printSaved(savedTablesOfRestore(writeRestore(services, slices, cfg), proxierFamily(cfg), table));
+}
+
+/**
+ * One table of an iptables-save dump, line for line: `*name`, each chain's line, each chain's
+ * rules in chain order, then COMMIT (printSaved). The simulator compiles its rules from these
+ * very lines (src/cluster), so what is shown is what the packets walk.
+ */
+export interface SavedTable {
+  readonly name: "filter" | "nat";
+  /** Built-in chains first (in iptables-save's order), then user chains by name. */
+  readonly chains: readonly SavedChain[];
+}
+
+export interface SavedChain {
+  readonly name: string;
+  /** The chain's line: `:INPUT ACCEPT [0:0]`, `:KUBE-SERVICES - [0:0]`. */
+  readonly decl: string;
+  /** The chain's rules as iptables-save prints them (`-A NAME ...`), in order. */
+  readonly rules: readonly string[];
+}
+
+/** A node's kube-proxy tables: the iptables-save text and the lines it was printed from. */
+export interface NodeSaved {
+  readonly text: string;
+  readonly tables: readonly SavedTable[];
+}
+
+/** The text iptables-save prints for these tables. */
+export function printSaved(tables: readonly SavedTable[]): string {
+  let out = "";
+  for (const t of tables) {
+    out += `*${t.name}\n`;
+    for (const c of t.chains) out += c.decl + "\n";
+    // One join per chain rather than a concatenation per rule (fewer string pieces to keep).
+    for (const c of t.chains) if (c.rules.length > 0) out += c.rules.join("\n") + "\n";
+    out += "COMMIT\n";
+  }
+  return out;
 }
 
 /**
@@ -201,8 +239,8 @@ export function nodeTables(services: Service[], slices: EndpointSlice[], cfg: Pr
  * own nodeTables.
  */
 export class ClusterNodeTables {
-  /** Cluster-wide configuration key → the text every node with it writes, or null: node-specific. */
-  private readonly byConfig = new Map<string, string | null>();
+  /** Cluster-wide configuration key → the tables every node with it writes, or null: node-specific. */
+  private readonly byConfig = new Map<string, NodeSaved | null>();
 
   constructor(
     private readonly services: Service[],
@@ -210,15 +248,21 @@ export class ClusterNodeTables {
   ) {}
 
   forNode(cfg: ProxierConfig): string {
+    return this.savedForNode(cfg).text;
+  }
+
+  /** The node's tables, text and lines (the same object for every node that shares them). */
+  savedForNode(cfg: ProxierConfig): NodeSaved {
     const family = proxierFamily(cfg);
     const key = clusterWideKey(cfg, family);
     const shared = this.byConfig.get(key);
     if (shared != null) return shared;
     const reads: NodeReads = { nodeSpecific: true };
-    const text = tablesOfRestore(writeRestore(this.services, this.slices, cfg, reads), family, undefined);
+    const tables = savedTablesOfRestore(writeRestore(this.services, this.slices, cfg, reads), family, undefined);
+    const saved: NodeSaved = { text: printSaved(tables), tables };
     // Whether a sync is node-specific depends only on this key, the Services and the slices.
-    if (shared === undefined) this.byConfig.set(key, reads.nodeSpecific ? null : text);
-    return text;
+    if (shared === undefined) this.byConfig.set(key, reads.nodeSpecific ? null : saved);
+    return saved;
   }
 }
 
@@ -255,7 +299,7 @@ function clusterWideKey(cfg: ProxierConfig, family: 4 | 6): string {
 // Not remembered by restore text: since ClusterNodeTables writes a world's text once for all its
 // nodes, a repeat is rare (14 of 363 syncs in the bench suite), and hashing a whole restore text
 // per sync to find one cost as much as it saved.
-function tablesOfRestore(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined): string {
+function savedTablesOfRestore(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined): SavedTable[] {
   return saveTables(restore, family, table, restore.length > NORMALIZE_TEXT_MAX ? normalizeRule : normalizeRuleCached);
 }
 
@@ -266,7 +310,7 @@ function savedJumpRules(family: 4 | 6): string[] {
   return (JUMP_RULES_SAVED[family] ??= JUMP_RULES.map((j) => normalizeRule(`-A ${j.chain} ${j.args}`, family)));
 }
 
-function saveTables(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined, normalize: (rule: string, family: 4 | 6) => string): string {
+function saveTables(restore: string, family: 4 | 6, table: "filter" | "nat" | undefined, normalize: (rule: string, family: 4 | 6) => string): SavedTable[] {
   const chains: Record<string, Map<string, string[]>> = { filter: new Map(), nat: new Map() };
   for (const t of ["filter", "nat"]) for (const b of BUILTIN[t]!) chains[t]!.set(b, []);
   // Jump rules: each is inserted at position 1, so later ones end up above earlier ones.
@@ -277,8 +321,8 @@ function saveTables(restore: string, family: 4 | 6, table: "filter" | "nat" | un
     if (!chains[j.table]!.has(j.target)) chains[j.table]!.set(j.target, []);
   }
   restoreInto(chains, restore, family, normalize);
-  let out = "";
-  for (const t of table ? [table] : (["filter", "nat"] as const)) out += printTable(t, chains[t]!);
+  const out: SavedTable[] = [];
+  for (const t of table ? [table] : (["filter", "nat"] as const)) out.push(savedTable(t, chains[t]!));
   return out;
 }
 
@@ -305,18 +349,16 @@ function restoreInto(chains: Record<string, Map<string, string[]>>, restore: str
   }
 }
 
-/** One table as iptables-save prints it. */
-function printTable(t: "filter" | "nat", m: Map<string, string[]>): string {
+/** One table in iptables-save's order: built-in chains first, then user chains by name (strcmp order). */
+function savedTable(t: "filter" | "nat", m: Map<string, string[]>): SavedTable {
   const builtins = BUILTIN[t]!;
-  // iptables-save lists built-in chains first, then user chains by name (strcmp order).
   const user = [...m.keys()].filter((c) => !builtins.includes(c)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  let out = `*${t}\n`;
-  for (const b of builtins) out += `:${b} ACCEPT [0:0]\n`;
-  for (const c of user) out += `:${c} - [0:0]\n`;
-  // One join per chain rather than a concatenation per rule (fewer string pieces to keep).
-  for (const c of [...builtins, ...user]) {
-    const rules = m.get(c)!;
-    if (rules.length > 0) out += rules.join("\n") + "\n";
-  }
-  return out + "COMMIT\n";
+  const chains: SavedChain[] = [];
+  for (const b of builtins) chains.push({ name: b, decl: BUILTIN_DECL[b]!, rules: m.get(b)! });
+  for (const c of user) chains.push({ name: c, decl: `:${c} - [0:0]`, rules: m.get(c)! });
+  return { name: t, chains };
 }
+
+const BUILTIN_DECL: Record<string, string> = Object.fromEntries(
+  [...new Set([...BUILTIN.filter!, ...BUILTIN.nat!])].map((b) => [b, `:${b} ACCEPT [0:0]`]),
+);

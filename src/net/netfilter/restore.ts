@@ -84,26 +84,11 @@ type Deleted = Map<string, { line: number; column: number; text: string; lineTex
 export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOptions): Ruleset {
   const lines = text.split("\n");
   const run = new RestoreRun(ruleset, opts, text.length <= LINE_CACHE_TEXT_MAX);
-  // The loop keeps only what nearly every line of a kube-proxy dump takes (a remembered -A
-  // line, a plain chain declaration): small methods that the optimising compiler takes early,
-  // while the general line handling, mostly cold, stays apart.
   for (let idx = 0; idx < lines.length; idx++) {
     run.lineNo = idx + 1;
     // Per-line work is kept to plain character tests: a 10k-Service restore has 440k lines.
     const raw = lines[idx]!;
-    const lineText = raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
-    run.lineText = lineText;
-    if (isBlankOrComment(lineText)) continue;
-    if (run.table !== null) {
-      if (run.useLineCache && lineText.startsWith("-A ") && run.appendRemembered(lineText)) continue;
-      run.lastHitChain = null;
-      // The usual user-chain declaration, `:NAME - [0:0]`, taken without splitting it into words
-      // (a third of a kube-proxy dump's lines); anything else goes the general way below.
-      if (lineText.charCodeAt(0) === 58 && lineText.endsWith(" - [0:0]") && run.declareBare(lineText)) continue;
-    } else {
-      run.lastHitChain = null;
-    }
-    run.generalLine(lineText);
+    run.feed(raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw);
   }
   if (run.table) {
     run.lineNo = lines.length;
@@ -111,6 +96,115 @@ export function applyRestore(ruleset: Ruleset, text: string, opts: RestoreOption
     run.fail(`COMMIT expected: table ${run.table.name} (opened on line ${run.tableLine}) is never committed`, null, "add a COMMIT line");
   }
   return run.result;
+}
+
+/**
+ * The tables of an iptables-save dump, line for line (the lines printSaved in
+ * src/kube/proxier/save-format.ts prints: `*name`, each chain's line, each chain's rules, COMMIT).
+ */
+export interface SavedTableLines {
+  readonly name: string;
+  readonly chains: ReadonlyArray<{ readonly name: string; readonly decl: string; readonly rules: readonly string[] }>;
+}
+
+/**
+ * loadRuleset of the text those lines make, without the text: the very same lines go one by one
+ * through the same restore, at the same line numbers, so the result is what loading the printed
+ * text gives (test/cluster/compiled-rules.test.ts) — but for one thing. A chain whose lines are
+ * the lines of a chain compiled before (same table, same lines, and what each line's compiled
+ * form depended on still true: see CachedLine) is that chain, shared: its rules, its dispatch
+ * index and its step records, made once. Every scenario change re-syncs every node, and all but
+ * a Service's few chains come out the same. A shared chain's rules keep the source positions of
+ * the load that compiled them; positions are read only by the checks at COMMIT, and when one of
+ * those fails, the load is made again without sharing, so the error points at this text's line.
+ */
+export function loadSavedTables(tables: readonly SavedTableLines[], file: string): Ruleset {
+  let chars = 0;
+  for (const t of tables) for (const c of t.chains) for (let k = 0; k < c.rules.length; k++) chars += c.rules[k]!.length + 1;
+  // Sharing rests on the compiled-line cache, which moderate texts alone use (see lineCache).
+  const moderate = chars <= LINE_CACHE_TEXT_MAX;
+  if (!moderate) return replaySaved(tables, file, false, false);
+  try {
+    return replaySaved(tables, file, true, true);
+  } catch (e) {
+    if (e instanceof RulesetParseError) return replaySaved(tables, file, true, false);
+    throw e;
+  }
+}
+
+function replaySaved(tables: readonly SavedTableLines[], file: string, useLineCache: boolean, share: boolean): Ruleset {
+  const run = new RestoreRun(emptyRuleset(), { noflush: false, file }, useLineCache);
+  let lineNo = 0;
+  for (const t of tables) {
+    run.lineNo = ++lineNo;
+    run.feed(`*${t.name}`);
+    const chains = t.chains;
+    for (let k = 0; k < chains.length; k++) {
+      run.lineNo = ++lineNo;
+      run.feed(chains[k]!.decl);
+    }
+    for (let k = 0; k < chains.length; k++) {
+      const c = chains[k]!;
+      const rules = c.rules;
+      if (rules.length === 0) continue;
+      if (share && run.table !== null && run.shareChain(c.name, c.decl, rules)) {
+        lineNo += rules.length;
+        continue;
+      }
+      const deps: CachedLine[] | null = share ? [] : null;
+      run.deps = deps;
+      for (let r = 0; r < rules.length; r++) {
+        run.lineNo = ++lineNo;
+        run.feed(rules[r]!);
+      }
+      run.deps = null;
+      if (deps !== null && deps.length === rules.length && run.table !== null) rememberChain(run.table, c.name, c.decl, rules, deps);
+    }
+    run.lineNo = ++lineNo;
+    run.feed("COMMIT");
+  }
+  if (run.table) run.fail(`COMMIT expected: table ${run.table.name} (opened on line ${run.tableLine}) is never committed`, null, "add a COMMIT line");
+  return run.result;
+}
+
+// Compiled chains by table and chain name, a few versions each (a file's base world and its
+// scenario changes alternate): the lines each was compiled from and what those depended on.
+interface CompiledChain {
+  decl: string;
+  lines: readonly string[];
+  deps: CachedLine[];
+  chain: Chain;
+}
+const CHAIN_VERSIONS = 4;
+const CHAIN_CACHE_MAX = 20_000;
+const chainCache = new Map<string, Map<string, CompiledChain[]>>();
+let chainCacheSize = 0;
+
+function rememberChain(table: Table, name: string, decl: string, lines: readonly string[], deps: CachedLine[]): void {
+  // Only a chain whose lines all went to it (the chain another line appends to is not its own).
+  for (let k = 0; k < deps.length; k++) if (deps[k]!.chain !== name) return;
+  if (chainCacheSize >= CHAIN_CACHE_MAX) {
+    chainCache.clear();
+    chainCacheSize = 0;
+  }
+  let byName = chainCache.get(table.name);
+  if (!byName) chainCache.set(table.name, (byName = new Map()));
+  let versions = byName.get(name);
+  if (!versions) byName.set(name, (versions = []));
+  versions.unshift({ decl, lines, deps, chain: table.chains.get(name)! });
+  chainCacheSize++;
+  if (versions.length > CHAIN_VERSIONS) {
+    versions.pop();
+    chainCacheSize--;
+  }
+}
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  // The lines of one sync and the next are mostly the very same string objects (the
+  // normalisation cache hands them out): a pointer comparison each.
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /** One applyRestore: where it is in the text, and the table being restored. */
@@ -131,6 +225,8 @@ class RestoreRun {
   deleted: Deleted = new Map();
   /** The chain of the previous line when it was a remembered -A line. */
   lastHitChain: Chain | null = null;
+  /** While set, each -A line's remembered entry (hit or new) is added to it (see loadSavedTables). */
+  deps: CachedLine[] | null = null;
 
   constructor(
     ruleset: Ruleset,
@@ -140,6 +236,58 @@ class RestoreRun {
     this.file = opts.file ?? "<rules>";
     this.noflush = opts.noflush;
     this.result = { tables: new Map(ruleset.tables) };
+  }
+
+  /**
+   * One line (lineNo set by the caller). Only what nearly every line of a kube-proxy dump takes
+   * (a remembered -A line, a plain chain declaration) is here: small methods that the optimising
+   * compiler takes early, while the general line handling, mostly cold, stays apart.
+   */
+  feed(lineText: string): void {
+    this.lineText = lineText;
+    if (isBlankOrComment(lineText)) return;
+    if (this.table !== null) {
+      if (this.useLineCache && lineText.startsWith("-A ") && this.appendRemembered(lineText)) return;
+      this.lastHitChain = null;
+      // The usual user-chain declaration, `:NAME - [0:0]`, taken without splitting it into words
+      // (a third of a kube-proxy dump's lines); anything else goes the general way below.
+      if (lineText.charCodeAt(0) === 58 && lineText.endsWith(" - [0:0]") && this.declareBare(lineText)) return;
+    } else {
+      this.lastHitChain = null;
+    }
+    this.generalLine(lineText);
+  }
+
+  /**
+   * The chain `name`, just declared by `decl`, given the rules of an earlier compile of the same
+   * lines when what they depended on still holds in this table. false: compile them.
+   */
+  shareChain(name: string, decl: string, lines: readonly string[]): boolean {
+    const versions = chainCache.get(this.table!.name)?.get(name);
+    if (versions === undefined) return false;
+    for (let v = 0; v < versions.length; v++) {
+      const c = versions[v]!;
+      if (c.decl !== decl || !sameLines(c.lines, lines) || !this.depsHold(c.deps)) continue;
+      this.table!.chains.set(name, c.chain);
+      // Not this restore's own: anything that would change it copies it first.
+      this.owned.delete(name);
+      this.lastHitChain = null;
+      return true;
+    }
+    return false;
+  }
+
+  private depsHold(deps: CachedLine[]): boolean {
+    for (let k = 0; k < deps.length; k++) {
+      const d = deps[k]!;
+      if (d.jumpsTo !== null) {
+        if (!this.isUserChain(d.jumpsTo)) return false;
+      } else {
+        const notChains = d.notChains;
+        for (let n = 0; n < notChains.length; n++) if (this.isUserChain(notChains[n]!)) return false;
+      }
+    }
+    return true;
   }
 
   fail(message: string, at: Token | null, suggestion?: string): never {
@@ -188,6 +336,7 @@ class RestoreRun {
     const src = { file: this.file, line: this.lineNo, lineText };
     const rules = hit.rules;
     for (let k = 0; k < rules.length; k++) chain.rules.push(withSource(rules[k]!, src));
+    this.deps?.push(hit);
     return true;
   }
 
@@ -429,8 +578,10 @@ class RestoreRun {
     this.remembered = byTable;
     const t0 = rules[0]?.target;
     const jumpsTo = t0 && (t0.kind === "jump" || t0.kind === "goto") ? t0.chain : null;
-    byTable.set(lineText, { chain: chain.name, jumpsTo, notChains: jumpsTo === null ? targetCandidates(rest) : [], rules });
+    const entry: CachedLine = { chain: chain.name, jumpsTo, notChains: jumpsTo === null ? targetCandidates(rest) : [], rules };
+    byTable.set(lineText, entry);
     lineCacheSize++;
+    this.deps?.push(entry);
   }
 }
 

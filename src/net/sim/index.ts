@@ -137,6 +137,24 @@ function cachedRuleset(text: string, file: string): Ruleset {
   return loaded;
 }
 
+// Rulesets compiled by whoever wrote a host's `iptables` text from the very lines it printed
+// (src/cluster: loadSavedTables, proven equal to loading the text), kept with the text they
+// belong to: a host whose text is that very string skips the load and the text lookup above.
+const providedRulesets = new WeakMap<HostSpec, { text: string; make: () => Ruleset }>();
+
+/** `make` gives what loading `spec.iptables` (as it is now) would; made on the simulator's first use. */
+export function provideRuleset(spec: HostSpec, make: () => Ruleset): void {
+  if (spec.iptables !== null) providedRulesets.set(spec, { text: spec.iptables, make });
+}
+
+/** The Ruleset the simulator runs for a host: loaded from its `iptables` text, or provided for that very text. */
+export function hostRuleset(spec: HostSpec): Ruleset | null {
+  if (spec.iptables === null) return null;
+  const provided = providedRulesets.get(spec);
+  if (provided !== undefined && provided.text === spec.iptables) return provided.make();
+  return cachedRuleset(spec.iptables, `${spec.name} iptables`);
+}
+
 /**
  * The immutable part of a network built from a Topology: hosts (addresses, routes, bridges),
  * their loaded rulesets and the L2 segments. Probe state (conntrack, recent lists, clocks) lives
@@ -213,7 +231,7 @@ function builtTopology(topology: Topology): BuiltTopology {
   const wired = builtHosts(topology.hosts);
   built = { hosts: [], segments: wired.segments };
   for (const [i, spec] of topology.hosts.entries()) {
-    const ruleset = spec.iptables !== null ? cachedRuleset(spec.iptables, `${spec.name} iptables`) : null;
+    const ruleset = hostRuleset(spec);
     built.hosts.push({ host: wired.hosts[i]!, ruleset, iptables: spec.iptables });
   }
   builtTopologies.set(topology, built);
