@@ -162,6 +162,25 @@ describe("chains shared between loads of saved lines", () => {
     expect(walk(loadSavedTables(a, "a2"))).toBe(before);
   });
 
+  it("a table with every line the same is the same table; one with a changed chain shares the rest", () => {
+    const sep = (ip: string) => [`-A KUBE-SHT-SEP -p tcp -j DNAT --to-destination ${ip}:8080`];
+    const make = (ip: string) => [
+      table("filter", [["INPUT", ["-A INPUT -j KUBE-SHT-F"]], ["KUBE-SHT-F", ["-A KUBE-SHT-F -d 10.96.0.9/32 -j REJECT --reject-with icmp-port-unreachable"]]]),
+      table("nat", [["PREROUTING", ["-A PREROUTING -j KUBE-SHT-SVC"]], ["KUBE-SHT-SVC", ["-A KUBE-SHT-SVC -j KUBE-SHT-SEP"]], ["KUBE-SHT-SEP", sep(ip)]]),
+    ];
+    const a = loadSavedTables(make("10.244.1.5"), "a");
+    const b = loadSavedTables(make("10.244.2.5"), "b");
+    expect(b.tables.get("filter")).toBe(a.tables.get("filter"));
+    expect(b.tables.get("nat")).not.toBe(a.tables.get("nat"));
+    expect(b.tables.get("nat")!.chains.get("KUBE-SHT-SVC")).toBe(a.tables.get("nat")!.chains.get("KUBE-SHT-SVC"));
+    expect(b.tables.get("nat")!.chains.get("KUBE-SHT-SEP")).not.toBe(a.tables.get("nat")!.chains.get("KUBE-SHT-SEP"));
+    for (const [rs, tables] of [[a, make("10.244.1.5")], [b, make("10.244.2.5")]] as const) {
+      expect(describeLoad(rs, false)).toEqual(describeLoad(loadRuleset(printSaved(tables), "x"), false));
+    }
+    // Back to the first: its tables again.
+    expect(loadSavedTables(make("10.244.1.5"), "c").tables.get("nat")).toBe(a.tables.get("nat"));
+  });
+
   it("a line whose target has become a user chain is compiled again", () => {
     // `-j KUBE-SHR-MARK` is an unknown target while no such chain exists: declaring it makes the
     // same line a jump, so the chain is not shared.
