@@ -181,6 +181,23 @@ describe("chains shared between loads of saved lines", () => {
     expect(loadSavedTables(make("10.244.1.5"), "c").tables.get("nat")).toBe(a.tables.get("nat"));
   });
 
+  it("a table with other lines than -A lines of its own chains is not shared: its chain lines do not say which chains exist", () => {
+    const outcome = (load: () => Ruleset): unknown => {
+      try {
+        return describeLoad(load(), false);
+      } catch (e) {
+        if (e instanceof RulesetParseError) return { message: e.message, pos: e.pos };
+        throw e;
+      }
+    };
+    // A restore may make a chain with -N among the rules; a later text with the same chain lines
+    // but without that -N line has no such chain.
+    const one = [table("filter", [["KUBE-SHN-A", ["-A KUBE-SHN-A -j ACCEPT"]], ["KUBE-SHN-B", ["-N KUBE-SHN-NEW"]]])];
+    expect(outcome(() => loadSavedTables(one, "one"))).toEqual(outcome(() => loadRuleset(printSaved(one), "one")));
+    const two = [table("filter", [["KUBE-SHN-A", ["-A KUBE-SHN-A -j KUBE-SHN-NEW"]], ["KUBE-SHN-B", []]])];
+    expect(outcome(() => loadSavedTables(two, "two"))).toEqual(outcome(() => loadRuleset(printSaved(two), "two")));
+  });
+
   it("a line whose target has become a user chain is compiled again", () => {
     // `-j KUBE-SHR-MARK` is an unknown target while no such chain exists: declaring it makes the
     // same line a jump, so the chain is not shared.

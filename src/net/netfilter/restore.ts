@@ -149,10 +149,11 @@ function replaySaved(tables: readonly SavedTableLines[], file: string, useLineCa
     }
     run.lineNo = ++lineNo;
     run.feed(`*${t.name}`);
+    run.plainChains = true;
     lineNo = version !== null ? replayChangedChains(run, t, version, lineNo) : replayChains(run, t, lineNo, share);
     run.lineNo = ++lineNo;
     run.feed("COMMIT");
-    if (shareTables) rememberTable(t, run.result.tables.get(t.name as TableName)!);
+    if (shareTables && run.plainChains) rememberTable(t, run.result.tables.get(t.name as TableName)!);
   }
   if (run.table) run.fail(`COMMIT expected: table ${run.table.name} (opened on line ${run.tableLine}) is never committed`, null, "add a COMMIT line");
   return run.result;
@@ -205,7 +206,7 @@ function replayChainRules(run: RestoreRun, c: SavedTableLines["chains"][number],
     run.feed(rules[r]!);
   }
   run.deps = null;
-  if (deps !== null && deps.length === rules.length && run.table !== null) rememberChain(run.table, c.name, c.decl, rules, deps);
+  if (deps === null || deps.length !== rules.length || run.table === null || !rememberChain(run.table, c.name, c.decl, rules, deps)) run.plainChains = false;
   return lineNo;
 }
 
@@ -214,7 +215,8 @@ function distinctNames(tables: readonly SavedTableLines[]): boolean {
   return true;
 }
 
-// Committed tables by name, a few versions each, with the lines they were compiled from: in
+// Committed tables by name, a few versions each, with the lines they were compiled from (only
+// tables whose every rule line was an -A line of its own chain: see plainChains): in
 // the bench suite, 43 % of the tables a load restores are line for line one of the last four
 // (the nodes of a world, a scenario's change that left a table alone), and 68 % have the same
 // chain lines. Tables and chains are immutable once committed (ruleset.ts), so they are shared.
@@ -279,9 +281,9 @@ const CHAIN_CACHE_MAX = 20_000;
 const chainCache = new Map<string, Map<string, CompiledChain[]>>();
 let chainCacheSize = 0;
 
-function rememberChain(table: Table, name: string, decl: string, lines: readonly string[], deps: CachedLine[]): void {
-  // Only a chain whose lines all went to it (the chain another line appends to is not its own).
-  for (let k = 0; k < deps.length; k++) if (deps[k]!.chain !== name) return;
+/** false: not remembered, its lines did not all go to it (another chain's -A line is not its own). */
+function rememberChain(table: Table, name: string, decl: string, lines: readonly string[], deps: CachedLine[]): boolean {
+  for (let k = 0; k < deps.length; k++) if (deps[k]!.chain !== name) return false;
   if (chainCacheSize >= CHAIN_CACHE_MAX) {
     chainCache.clear();
     chainCacheSize = 0;
@@ -296,6 +298,7 @@ function rememberChain(table: Table, name: string, decl: string, lines: readonly
     versions.pop();
     chainCacheSize--;
   }
+  return true;
 }
 
 function sameLines(a: readonly string[], b: readonly string[]): boolean {
@@ -327,6 +330,11 @@ class RestoreRun {
   lastHitChain: Chain | null = null;
   /** While set, each -A line's remembered entry (hit or new) is added to it (see loadSavedTables). */
   deps: CachedLine[] | null = null;
+  /**
+   * loadSavedTables: every chain of the table so far is shared or was compiled from -A lines of
+   * its own alone (so the chain lines alone decide which chains exist: the table may be shared).
+   */
+  plainChains = true;
 
   constructor(
     ruleset: Ruleset,
@@ -723,7 +731,10 @@ function validateChainName(tok: Token, run: RestoreRun): void {
  * rather than one function: each is taken by the optimising compiler early and on its own.
  */
 function commitChecks(table: Table, deleted: Deleted, file: string): void {
-  checkJumpTargets(table, deleted, file);
+  // A jump or goto is compiled only to a chain that exists (rule-parse.ts), a remembered line or
+  // a shared chain only while its target still is one (CachedLine), and a chain stops existing
+  // only by -X, which `deleted` records: with none deleted, every target is there.
+  if (deleted.size > 0) checkJumpTargets(table, deleted, file);
   checkLoops(table);
   checkHooks(table);
 }
