@@ -114,13 +114,13 @@ class SimBranch {
   };
 }
 
-// Loaded rulesets by text. A Ruleset is immutable once loaded (a restore builds new chains; the
-// lazily built dispatch index and step records are pure caches), and the walker only reads it,
-// so every host with the same rules shares one: the nodes of a cluster usually run the very same
-// kube-proxy text (in the bench suite, 350 of 699 loads), and the scenarios of a file share
-// their base world's. A load is made under the first host's source name, which is what a failing
-// load reports; a text that loaded once never fails, and the simulator never reads a loaded
-// rule's position, so a host that reuses it loses nothing.
+// Loaded rulesets by text, for a host whose rules were not provided with its spec (see
+// provideRuleset: a stopped kube-proxy's frozen text, a Topology written by hand). A Ruleset is
+// immutable once loaded (a restore builds new chains; the lazily built dispatch index and step
+// records are pure caches), and the walker only reads it, so every host with the same rules
+// shares one. A load is made under the first host's source name, which is what a failing load
+// reports; a text that loaded once never fails, and the simulator never reads a loaded rule's
+// position, so a host that reuses it loses nothing.
 // Bounded so a long --watch session or a 10k-Service bench does not keep every version alive.
 const RULESET_CACHE_MAX = 64;
 // Keyed by the text itself (not a concatenation: that would copy a multi-megabyte dump on every
