@@ -35,6 +35,13 @@ export function sourceLineAt(text: string, line: number): string {
   return withoutCR(lines[line - 1] ?? "");
 }
 
+/**
+ * The token objects every parse reuses (see tokenize): nothing built by a parse keeps a token
+ * (the AST holds images and positions, the diagnostics positions and messages), and parses do
+ * not nest.
+ */
+const tokenPool: IToken[] = [];
+
 export function parse(text: string, file: string): ParseResult {
   try {
     return parseUnsafe(text, file);
@@ -60,7 +67,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
   };
   const diagnostics: Diagnostic[] = [];
 
-  const lexed = L.tokenize(source);
+  const lexed = L.tokenize(source, tokenPool);
   for (const e of lexed.errors) {
     const line = e.line ?? 1;
     const column = e.column ?? 1;

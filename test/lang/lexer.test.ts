@@ -52,6 +52,21 @@ describe("tokenize() matches the lexer with every keyword pattern", () => {
     for (const w of KEYWORDS) for (const text of [w, `${w}s`, `${w}-1`, `${w}.x`, `${w}->x`, w.toUpperCase(), `x${w}`]) same(text);
   });
 
+  it("with a pool: each text's tokens as without one, whatever the pool held before", () => {
+    const pool: Parameters<typeof tokenize>[1] = [];
+    const piece = fc.constantFrom(...PIECES);
+    const glue = fc.constantFrom("", " ", "\n");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(piece, glue), { maxLength: 60 }), (parts) => {
+        const text = parts.map(([p, g]) => p + g).join("");
+        // Shapes are taken before the next call reuses the objects.
+        expect(shape(tokenize(text, pool))).toEqual(shape(tokenize(text)));
+      }),
+      { numRuns: 300 },
+    );
+    expect(pool!.length).toBeGreaterThan(0);
+  });
+
   it("on random sequences of the language's pieces", () => {
     const piece = fc.constantFrom(...PIECES);
     const glue = fc.constantFrom("", " ", "\n");
