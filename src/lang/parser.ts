@@ -462,8 +462,7 @@ class SvcspecParser extends EmbeddedActionsParser {
     return items;
   });
 
-  topStatement = this.RULE("topStatement", (): A.TopItem | undefined => {
-    return this.OR({
+  private readonly topStatementChoice: OrMethodOpts<A.TopItem | undefined> = {
       MAX_LOOKAHEAD: 1,
       IGNORE_AMBIGUITIES: true,
       DEF: [
@@ -500,8 +499,9 @@ class SvcspecParser extends EmbeddedActionsParser {
           },
         },
       ],
-    });
-  });
+    };
+
+  topStatement = this.RULE("topStatement", (): A.TopItem | undefined => this.OR(this.topStatementChoice));
 
   unknownAllowed(kind: BlockKind): boolean {
     const t = this.LA(1).tokenType;
@@ -604,10 +604,12 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
+  private readonly optionalClusterName = (): A.Name => this.SUBRULE(this.name);
+
   clusterHeader = this.RULE("clusterHeader", (): { name: A.Name | null; pos: Position } | undefined => {
     const m = this.mark();
     const k = this.CONSUME(KW.cluster);
-    const name = this.OPTION(() => this.SUBRULE(this.name));
+    const name = this.OPTION(this.optionalClusterName);
     return this.ACTION(() => (this.clean(m) ? { name: name ?? null, pos: this.pos(k) } : undefined));
   });
 
@@ -713,14 +715,16 @@ class SvcspecParser extends EmbeddedActionsParser {
     ]);
   });
 
+  private readonly nodePodCidr = (): A.CidrLit | undefined => {
+    this.CONSUME(KW["pod-cidr"]);
+    return this.SUBRULE(this.cidr);
+  };
+
   nodeStmt = this.RULE("nodeStmt", (): A.NodeStmt => {
     const k = this.CONSUME(KW.node);
     const name = this.SUBRULE(this.name);
     const ip = this.SUBRULE(this.ip);
-    const podCidr = this.OPTION(() => {
-      this.CONSUME(KW["pod-cidr"]);
-      return this.SUBRULE(this.cidr);
-    });
+    const podCidr = this.OPTION(this.nodePodCidr);
     return this.ACTION(() => ({ kind: "node" as const, name, ip: ip!, podCidr: podCidr ?? null, pos: this.span(this.pos(k), (podCidr ?? ip)?.pos) }));
   });
 
@@ -851,12 +855,15 @@ class SvcspecParser extends EmbeddedActionsParser {
     return labels;
   });
 
+  /** The name after `prefix/` in a label key. */
+  private readonly labelKeyName = (): IToken => {
+    this.CONSUME(L.Slash);
+    return this.CONSUME2(L.AnyWord);
+  };
+
   label = this.RULE("label", (): A.Label => {
     const k1 = this.CONSUME(L.AnyWord);
-    const k2 = this.OPTION(() => {
-      this.CONSUME(L.Slash);
-      return this.CONSUME2(L.AnyWord);
-    });
+    const k2 = this.OPTION(this.labelKeyName);
     this.CONSUME(L.Equals);
     const v = this.SUBRULE(this.labelValue);
     return this.ACTION(() => {
@@ -866,14 +873,16 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
+  private readonly labelValueTokens: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(L.AnyWord) },
+    { ALT: () => this.CONSUME(L.NumberLiteral) },
+    { ALT: () => this.CONSUME(L.IpAddress) },
+    { ALT: () => this.CONSUME(L.Range) },
+    { ALT: () => this.CONSUME(L.StringLiteral) },
+  ];
+
   labelValue = this.RULE("labelValue", (): A.Name => {
-    const t = this.OR([
-      { ALT: () => this.CONSUME(L.AnyWord) },
-      { ALT: () => this.CONSUME(L.NumberLiteral) },
-      { ALT: () => this.CONSUME(L.IpAddress) },
-      { ALT: () => this.CONSUME(L.Range) },
-      { ALT: () => this.CONSUME(L.StringLiteral) },
-    ]);
+    const t = this.OR(this.labelValueTokens);
     return this.ACTION(() => (t.tokenType === L.StringLiteral ? { text: this.stringOf(t).value, pos: this.pos(t) } : this.nameOf(t)));
   });
 
@@ -890,12 +899,14 @@ class SvcspecParser extends EmbeddedActionsParser {
     return items;
   });
 
+  private readonly listenName = (): A.Name => {
+    const n = this.SUBRULE(this.name);
+    this.CONSUME(L.Equals);
+    return n;
+  };
+
   listenItem = this.RULE("listenItem", (): A.ListenItem => {
-    const name = this.OPTION(() => {
-      const n = this.SUBRULE(this.name);
-      this.CONSUME(L.Equals);
-      return n;
-    });
+    const name = this.OPTION(this.listenName);
     const proto = this.SUBRULE(this.protocol);
     this.CONSUME(L.Slash);
     const port = this.SUBRULE(this.portNumber);
@@ -927,174 +938,187 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
+  private readonly optionalServiceType = (): A.WordLit<A.ServiceTypeName> => this.SUBRULE(this.serviceType);
+
   serviceHeader = this.RULE("serviceHeader", () => {
     const m = this.mark();
     const k = this.CONSUME(KW.service);
     const name = this.SUBRULE(this.name);
-    const type = this.OPTION(() => this.SUBRULE(this.serviceType));
+    const type = this.OPTION(this.optionalServiceType);
     return this.ACTION(() => (this.clean(m) ? { name, type: type ?? null, pos: this.pos(k) } : undefined));
   });
 
+  private readonly serviceStatementChoice: OrMethodOpts<A.ServiceField | undefined> = {
+    MAX_LOOKAHEAD: 1,
+    IGNORE_AMBIGUITIES: true,
+    DEF: [
+      { ALT: () => this.SUBRULE(this.serviceField) },
+      { GATE: () => this.unknownAllowed("service"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["service"] }) },
+    ],
+  };
+
   serviceStatement = this.RULE("serviceStatement", (): A.ServiceField | undefined => {
     const m = this.mark();
-    const f = this.OR({
-      MAX_LOOKAHEAD: 1,
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        { ALT: () => this.SUBRULE(this.serviceField) },
-        { GATE: () => this.unknownAllowed("service"), ALT: () => this.SUBRULE(this.unknownLine, { ARGS: ["service"] }) },
-      ],
-    });
+    const f = this.OR(this.serviceStatementChoice);
     return this.ACTION(() => (this.clean(m) ? f : undefined));
   });
 
-  serviceField = this.RULE("serviceField", (): A.ServiceField => {
-    const field = <K extends string, V>(key: K, k: IToken, value: V, end: Position | undefined) =>
-      ({ kind: "field" as const, key, keyPos: this.pos(k), value, pos: this.span(this.pos(k), end) });
-    return this.OR([
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.namespace);
-          const v = this.SUBRULE(this.name);
-          return this.ACTION(() => field("namespace", k, v, v.pos));
-        },
+  /** A Service field's node: the key's token, its value and where the value ends. */
+  fieldOf<K extends string, V>(key: K, k: IToken, value: V, end: Position | undefined) {
+    return { kind: "field" as const, key, keyPos: this.pos(k), value, pos: this.span(this.pos(k), end) };
+  }
+
+  private readonly serviceFields: IOrAlt<A.ServiceField>[] = [
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.namespace);
+        const v = this.SUBRULE(this.name);
+        return this.ACTION(() => this.fieldOf("namespace", k, v, v.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.selector);
-          const v = this.SUBRULE(this.labelList);
-          return this.ACTION(() => field("selector", k, v, v[v.length - 1]?.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.selector);
+        const v = this.SUBRULE(this.labelList);
+        return this.ACTION(() => this.fieldOf("selector", k, v, v[v.length - 1]?.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.port);
-          const v = this.SUBRULE(this.portSpec);
-          return this.ACTION(() => field("port", k, v, v.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.port);
+        const v = this.SUBRULE(this.portSpec);
+        return this.ACTION(() => this.fieldOf("port", k, v, v.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["cluster-ip"]);
-          const v = this.OR2([
-            { ALT: () => this.SUBRULE(this.ip) },
-            {
-              ALT: () => {
-                const t = this.CONSUME(KW.None);
-                return this.ACTION(() => ({ value: "None" as const, pos: this.pos(t) }));
-              },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["cluster-ip"]);
+        const v = this.OR2([
+          { ALT: () => this.SUBRULE(this.ip) },
+          {
+            ALT: () => {
+              const t = this.CONSUME(KW.None);
+              return this.ACTION(() => ({ value: "None" as const, pos: this.pos(t) }));
             },
-          ]);
-          return this.ACTION(() => field("cluster-ip", k, v!, v?.pos));
-        },
+          },
+        ]);
+        return this.ACTION(() => this.fieldOf("cluster-ip", k, v!, v?.pos));
       },
-      {
-        ALT: () => {
-          const k = this.OR3([
-            { ALT: () => this.CONSUME(KW["external-traffic-policy"]) },
-            { ALT: () => this.CONSUME(KW["internal-traffic-policy"]) },
-          ]);
-          const v = this.OR4([{ ALT: () => this.CONSUME(KW.Cluster) }, { ALT: () => this.CONSUME(KW.Local) }]);
-          return this.ACTION(() =>
-            field(k.image as "external-traffic-policy" | "internal-traffic-policy", k, { value: v.image as "Cluster" | "Local", pos: this.pos(v) }, this.pos(v)),
-          );
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.OR3([
+          { ALT: () => this.CONSUME(KW["external-traffic-policy"]) },
+          { ALT: () => this.CONSUME(KW["internal-traffic-policy"]) },
+        ]);
+        const v = this.OR4([{ ALT: () => this.CONSUME(KW.Cluster) }, { ALT: () => this.CONSUME(KW.Local) }]);
+        return this.ACTION(() =>
+          this.fieldOf(k.image as "external-traffic-policy" | "internal-traffic-policy", k, { value: v.image as "Cluster" | "Local", pos: this.pos(v) }, this.pos(v)),
+        );
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["external-ips"]);
-          const v = this.SUBRULE(this.ipList);
-          return this.ACTION(() => field("external-ips", k, v, v[v.length - 1]?.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["external-ips"]);
+        const v = this.SUBRULE(this.ipList);
+        return this.ACTION(() => this.fieldOf("external-ips", k, v, v[v.length - 1]?.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["external-name"]);
-          const v = this.SUBRULE2(this.name);
-          return this.ACTION(() => field("external-name", k, v, v.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["external-name"]);
+        const v = this.SUBRULE2(this.name);
+        return this.ACTION(() => this.fieldOf("external-name", k, v, v.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["load-balancer-ip"]);
-          const v = this.SUBRULE2(this.ip);
-          return this.ACTION(() => field("load-balancer-ip", k, v!, v?.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["load-balancer-ip"]);
+        const v = this.SUBRULE2(this.ip);
+        return this.ACTION(() => this.fieldOf("load-balancer-ip", k, v!, v?.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["load-balancer-source-ranges"]);
-          const v = this.SUBRULE(this.cidrList);
-          return this.ACTION(() => field("load-balancer-source-ranges", k, v, v[v.length - 1]?.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["load-balancer-source-ranges"]);
+        const v = this.SUBRULE(this.cidrList);
+        return this.ACTION(() => this.fieldOf("load-balancer-source-ranges", k, v, v[v.length - 1]?.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["health-check-node-port"]);
-          const v = this.SUBRULE(this.portNumber);
-          return this.ACTION(() => field("health-check-node-port", k, v, v.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["health-check-node-port"]);
+        const v = this.SUBRULE(this.portNumber);
+        return this.ACTION(() => this.fieldOf("health-check-node-port", k, v, v.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["session-affinity"]);
-          const mode = this.OR5([{ ALT: () => this.CONSUME2(KW.None) }, { ALT: () => this.CONSUME(KW.ClientIP) }]);
-          const timeout = this.OPTION(() => {
-            this.CONSUME(KW.timeout);
-            return this.SUBRULE(this.count);
-          });
-          return this.ACTION(() => {
-            const mp = this.pos(mode);
-            if (timeout && mode.image === "None") this.report(timeout.pos, "a `timeout` only applies to `session-affinity ClientIP`");
-            if (timeout && (timeout.value < 1 || timeout.value > 86400)) this.report(timeout.pos, `session affinity timeout ${timeout.value} is out of range: 1-86400 seconds`);
-            const value = { mode: { value: mode.image as "None" | "ClientIP", pos: mp }, timeout: timeout ?? null, pos: this.span(mp, timeout?.pos) };
-            return field("session-affinity", k, value, value.pos);
-          });
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["session-affinity"]);
+        const mode = this.OR5([{ ALT: () => this.CONSUME2(KW.None) }, { ALT: () => this.CONSUME(KW.ClientIP) }]);
+        const timeout = this.OPTION(() => {
+          this.CONSUME(KW.timeout);
+          return this.SUBRULE(this.count);
+        });
+        return this.ACTION(() => {
+          const mp = this.pos(mode);
+          if (timeout && mode.image === "None") this.report(timeout.pos, "a `timeout` only applies to `session-affinity ClientIP`");
+          if (timeout && (timeout.value < 1 || timeout.value > 86400)) this.report(timeout.pos, `session affinity timeout ${timeout.value} is out of range: 1-86400 seconds`);
+          const value = { mode: { value: mode.image as "None" | "ClientIP", pos: mp }, timeout: timeout ?? null, pos: this.span(mp, timeout?.pos) };
+          return this.fieldOf("session-affinity", k, value, value.pos);
+        });
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW["publish-not-ready-addresses"]);
-          const v = this.SUBRULE(this.switchValue);
-          return this.ACTION(() => field("publish-not-ready-addresses", k, v, v.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW["publish-not-ready-addresses"]);
+        const v = this.SUBRULE(this.switchValue);
+        return this.ACTION(() => this.fieldOf("publish-not-ready-addresses", k, v, v.pos));
       },
-      {
-        ALT: () => {
-          const k = this.CONSUME(KW.type);
-          const v = this.SUBRULE(this.serviceType);
-          return this.ACTION(() => field("type", k, v, v.pos));
-        },
+    },
+    {
+      ALT: () => {
+        const k = this.CONSUME(KW.type);
+        const v = this.SUBRULE(this.serviceType);
+        return this.ACTION(() => this.fieldOf("type", k, v, v.pos));
       },
-    ]) as A.ServiceField;
-  });
+    },
+  ] as IOrAlt<A.ServiceField>[];
+
+  serviceField = this.RULE("serviceField", (): A.ServiceField => this.OR(this.serviceFields));
+
+  private readonly portName = (): IToken => this.CONSUME(L.Identifier);
+  private readonly portProtocol = (): A.WordLit<A.Protocol> => this.SUBRULE(this.protocol);
+  private readonly portTargets: IOrAlt<NonNullable<A.PortSpec["target"]>>[] = [
+    {
+      ALT: () => {
+        const p = this.SUBRULE2(this.portNumber);
+        return this.ACTION(() => ({ kind: "number" as const, port: p, pos: p.pos }));
+      },
+    },
+    {
+      ALT: () => {
+        const n = this.SUBRULE(this.name);
+        return this.ACTION(() => ({ kind: "name" as const, name: n, pos: n.pos }));
+      },
+    },
+  ];
+  private readonly portTarget = (): NonNullable<A.PortSpec["target"]> => {
+    this.CONSUME(L.Arrow);
+    return this.OR(this.portTargets);
+  };
+  private readonly portNodePort = (): A.NumberLit => {
+    this.CONSUME(KW["node-port"]);
+    return this.SUBRULE3(this.portNumber);
+  };
 
   portSpec = this.RULE("portSpec", (): A.PortSpec => {
     // The port name is a plain identifier: `tcp`/`udp` right after `port` are the protocol.
-    const name = this.OPTION(() => this.CONSUME(L.Identifier));
-    const proto = this.OPTION2(() => this.SUBRULE(this.protocol));
+    const name = this.OPTION(this.portName);
+    const proto = this.OPTION2(this.portProtocol);
     const port = this.SUBRULE(this.portNumber);
-    const target = this.OPTION3(() => {
-      this.CONSUME(L.Arrow);
-      return this.OR([
-        {
-          ALT: () => {
-            const p = this.SUBRULE2(this.portNumber);
-            return this.ACTION(() => ({ kind: "number" as const, port: p, pos: p.pos }));
-          },
-        },
-        {
-          ALT: () => {
-            const n = this.SUBRULE(this.name);
-            return this.ACTION(() => ({ kind: "name" as const, name: n, pos: n.pos }));
-          },
-        },
-      ]);
-    });
-    const nodePort = this.OPTION4(() => {
-      this.CONSUME(KW["node-port"]);
-      return this.SUBRULE3(this.portNumber);
-    });
+    const target = this.OPTION3(this.portTarget);
+    const nodePort = this.OPTION4(this.portNodePort);
     return this.ACTION(() => {
       const start = name ? this.pos(name) : proto ? proto.pos : port.pos;
       return {
@@ -1108,13 +1132,15 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
+  private readonly serviceTypes: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(KW.ClusterIP) },
+    { ALT: () => this.CONSUME(KW.NodePort) },
+    { ALT: () => this.CONSUME(KW.LoadBalancer) },
+    { ALT: () => this.CONSUME(KW.ExternalName) },
+  ];
+
   serviceType = this.RULE("serviceType", (): A.WordLit<A.ServiceTypeName> => {
-    const t = this.OR([
-      { ALT: () => this.CONSUME(KW.ClusterIP) },
-      { ALT: () => this.CONSUME(KW.NodePort) },
-      { ALT: () => this.CONSUME(KW.LoadBalancer) },
-      { ALT: () => this.CONSUME(KW.ExternalName) },
-    ]);
+    const t = this.OR(this.serviceTypes);
     return this.ACTION(() => ({ value: t.image as A.ServiceTypeName, pos: this.pos(t) }));
   });
 
@@ -1143,14 +1169,16 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
+  private readonly scenarioTags = (): A.Name[] => {
+    this.CONSUME(KW.tags);
+    return this.SUBRULE(this.nameList);
+  };
+
   scenarioHeader = this.RULE("scenarioHeader", () => {
     const m = this.mark();
     const k = this.CONSUME(KW.scenario);
     const title = this.CONSUME(L.StringLiteral);
-    const tags = this.OPTION(() => {
-      this.CONSUME(KW.tags);
-      return this.SUBRULE(this.nameList);
-    });
+    const tags = this.OPTION(this.scenarioTags);
     return this.ACTION(() => (this.clean(m) ? { title: this.stringOf(title), tags: tags ?? [], pos: this.pos(k) } : undefined));
   });
 
@@ -1226,8 +1254,10 @@ class SvcspecParser extends EmbeddedActionsParser {
 
   target = this.RULE("target", (): A.Target => this.OR(this.targets));
 
+  private readonly resolveOrNslookup: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(KW.resolve) }, { ALT: () => this.CONSUME(KW.nslookup) }];
+
   dnsProbe = this.RULE("dnsProbe", (): A.DnsProbe => {
-    const k = this.OR([{ ALT: () => this.CONSUME(KW.resolve) }, { ALT: () => this.CONSUME(KW.nslookup) }]);
+    const k = this.OR(this.resolveOrNslookup);
     const query = this.SUBRULE(this.name);
     this.CONSUME(KW.from);
     const from = this.SUBRULE2(this.name);
@@ -1336,8 +1366,10 @@ class SvcspecParser extends EmbeddedActionsParser {
     { ALT: () => this.CONSUME(KW.never) },
   ];
 
+  private readonly optionalQuantifier = (): IToken => this.OR(this.quantifiers);
+
   expectation = this.RULE("expectation", (): A.Expectation => {
-    const q = this.OPTION(() => this.OR(this.quantifiers));
+    const q = this.OPTION(this.optionalQuantifier);
     const check = this.SUBRULE(this.check);
     return this.ACTION(() => ({
       quantifier: (q?.image ?? "always") as A.Quantifier,
@@ -1447,22 +1479,22 @@ class SvcspecParser extends EmbeddedActionsParser {
 
   check = this.RULE("check", (): A.Check => this.OR(this.checks));
 
-  hostRef = this.RULE("hostRef", (): A.HostRef => {
-    return this.OR([
-      {
-        ALT: () => {
-          const ip = this.SUBRULE(this.ip);
-          return this.ACTION(() => ({ kind: "ip" as const, ip: ip!, pos: ip!.pos }));
-        },
+  private readonly hostRefs: IOrAlt<A.HostRef>[] = [
+    {
+      ALT: () => {
+        const ip = this.SUBRULE(this.ip);
+        return this.ACTION(() => ({ kind: "ip" as const, ip: ip!, pos: ip!.pos }));
       },
-      {
-        ALT: () => {
-          const n = this.SUBRULE(this.name);
-          return this.ACTION(() => ({ kind: "name" as const, name: n, pos: n.pos }));
-        },
+    },
+    {
+      ALT: () => {
+        const n = this.SUBRULE(this.name);
+        return this.ACTION(() => ({ kind: "name" as const, name: n, pos: n.pos }));
       },
-    ]);
-  });
+    },
+  ];
+
+  hostRef = this.RULE("hostRef", (): A.HostRef => this.OR(this.hostRefs));
 
   /** `expect` with no probe above it: one clear error instead of a confusing one. */
   orphanExpect = this.RULE("orphanExpect", (): undefined => {
@@ -1625,8 +1657,10 @@ class SvcspecParser extends EmbeddedActionsParser {
     return this.ACTION(() => ({ value: Number(t.image), pos: this.pos(t) }));
   });
 
+  private readonly onOff: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(KW.on) }, { ALT: () => this.CONSUME(KW.off) }];
+
   switchValue = this.RULE("switchValue", (): A.SwitchLit => {
-    const t = this.OR([{ ALT: () => this.CONSUME(KW.on) }, { ALT: () => this.CONSUME(KW.off) }]);
+    const t = this.OR(this.onOff);
     return this.ACTION(() => ({ value: t.image === "on", pos: this.pos(t) }));
   });
 
