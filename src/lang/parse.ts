@@ -81,7 +81,11 @@ function parseUnsafe(text: string, file: string): ParseResult {
     diagnostics.push({ severity: "error", code: "parse", message, pos: { file, line, column, endLine: line, endColumn: end } });
   }
   // A string missing its closing quote: say so once, then parse on as if it were closed.
-  for (const t of lexed.tokens) {
+  // An index loop: the token list is long, and until the JIT compiles this a for-of made an
+  // iterator result per token.
+  const tokens = lexed.tokens;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
     if (t.tokenType === L.UnterminatedString) {
       diagnostics.push({
         severity: "error",
