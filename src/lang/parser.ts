@@ -20,6 +20,7 @@ import {
   type IParserErrorMessageProvider,
   type IToken,
   type OrMethodOpts,
+  type Rule,
   type TokenType,
 } from "chevrotain";
 import type * as A from "./ast.js";
@@ -27,6 +28,8 @@ import type { Diagnostic, Position } from "./diagnostic.js";
 import * as L from "./lexer.js";
 import { checkCidr, checkIpv4 } from "./literals.js";
 import { suggest } from "./suggest.js";
+import { decodeGrammar } from "./gast-table.js";
+import { RECORDED_GRAMMAR } from "./recorded-grammar.js";
 
 const KW = L.KW;
 type Kw = L.KeywordWord;
@@ -300,8 +303,17 @@ class SvcspecParser extends EmbeddedActionsParser {
   semantic: Diagnostic[] = [];
   readonly state: ParseState = parseState;
 
-  /** followsNow: compute the re-sync follow sets in performSelfAnalysis (see below). */
-  constructor(followsNow = false) {
+  /**
+   * The grammar's productions read from recorded-grammar.ts (see gast-table.ts), which
+   * performSelfAnalysis then takes instead of recording each rule; null: record them.
+   */
+  private tableRules: Map<string, Rule> | null = null;
+
+  /**
+   * followsNow: compute the re-sync follow sets in performSelfAnalysis (see below).
+   * record: record the grammar from the rules, as chevrotain does, instead of reading the table.
+   */
+  constructor(followsNow = false, record = false) {
     super(L.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
@@ -315,6 +327,15 @@ class SvcspecParser extends EmbeddedActionsParser {
     // The recording's stand-ins then overwrite properties the parser already has, instead of
     // adding ~90 to an object chevrotain has made a prototype (see disableRecording).
     this.ownDslMethods();
+    if (!record) {
+      // The table holds exactly these rules, in this order, or it is not used at all.
+      const rules = decodeGrammar(RECORDED_GRAMMAR, L.allTokens);
+      const names = (this as unknown as { definedRulesNames: string[] }).definedRulesNames;
+      let i = 0;
+      let same = names.length === rules.size;
+      for (const n of rules.keys()) if (names[i++] !== n) same = false;
+      if (same) this.tableRules = rules;
+    }
     if (followsNow) {
       this.performSelfAnalysis();
       return;
@@ -342,6 +363,14 @@ class SvcspecParser extends EmbeddedActionsParser {
   disableRecording(): void {
     (this as unknown as { RECORDING_PHASE: boolean }).RECORDING_PHASE = false;
     this.ownDslMethods();
+  }
+
+  /** A rule's recorded production: from the table when there is one (see tableRules). */
+  topLevelRuleRecord(name: string, impl: (...args: unknown[]) => unknown): Rule {
+    const fromTable = this.tableRules?.get(name);
+    if (fromTable !== undefined) return fromTable;
+    const record = (EmbeddedActionsParser.prototype as unknown as { topLevelRuleRecord(n: string, f: unknown): Rule }).topLevelRuleRecord;
+    return record.call(this, name, impl);
   }
 
   /** chevrotain's store of a decision's lookahead function, noting its key for replaceLookahead. */
@@ -1696,6 +1725,12 @@ class SvcspecParser extends EmbeddedActionsParser {
 /** The one parser instance (chevrotain parsers are built once and reused: self-analysis is costly). */
 export const svcspecParser = new SvcspecParser();
 export type { SvcspecParser };
+
+/** The grammar's productions recorded from the rules, as chevrotain records them (the table's source). */
+export const recordedProductions = (): Record<string, Rule> => new SvcspecParser(false, true).getGAstProductions();
+
+/** The grammar's productions of the one parser (from the table, unless it did not fit). */
+export const parserProductions = (): Record<string, Rule> => svcspecParser.getGAstProductions();
 
 /** Every grammar rule, serialised: what the railroad diagram is drawn from. */
 export const serializedGrammar = () => svcspecParser.getSerializedGastProductions();
