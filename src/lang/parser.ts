@@ -14,10 +14,10 @@ import {
   getLookaheadPaths,
   LLkLookaheadStrategy,
   tokenLabel,
-  tokenMatcher,
   type ILookaheadStrategy,
   type IOrAlt,
   type IParserErrorMessageProvider,
+  type LookaheadProductionType,
   type IToken,
   type OrMethodOpts,
   type Rule,
@@ -29,7 +29,8 @@ import * as L from "./lexer.js";
 import { checkCidr, checkIpv4 } from "./literals.js";
 import { suggest } from "./suggest.js";
 import { decodeGrammar } from "./gast-table.js";
-import { RECORDED_GRAMMAR } from "./recorded-grammar.js";
+import { alternationLookahead, decisionKey, decodeLookahead, optionalLookahead, type Paths } from "./lookahead.js";
+import { RECORDED_GRAMMAR, RECORDED_LOOKAHEAD } from "./recorded-grammar.js";
 
 const KW = L.KW;
 type Kw = L.KeywordWord;
@@ -202,14 +203,48 @@ const dedent = (body: string): string => {
  * that decision instead of for the whole grammar at construction: same functions, same parses,
  * but a small spec pays only for the statements it uses (computing them all was ~20-35 ms of a
  * run's start-up, bench/ cold_start_ratio). chevrotain calls them with the parser as `this`.
+ * The functions are built from the decision's paths in the recorded table when it has them
+ * (lookahead.ts), else from the paths chevrotain computes.
  */
 type AltLookahead = ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]>;
 type OptLookahead = ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]>;
+type AltOptions = Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0];
+type OptOptions = Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0];
+
+/** A lookahead decision the parser asked for: what the table is made from (and tested on). */
+export type Decision =
+  | { key: string; kind: "alternation"; options: AltOptions; built(): AltLookahead }
+  | { key: string; kind: "optional"; options: OptOptions; built(): OptLookahead };
+
 class OnDemandLookahead extends LLkLookaheadStrategy {
-  override buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): AltLookahead {
+  /** Every decision, in the order chevrotain asked for them. */
+  readonly decisions: Decision[] = [];
+
+  /** The recorded paths by decision; null: compute them (the grammar is not the table's). */
+  table: Map<string, Paths[]> | null;
+
+  constructor(maxLookahead: number, table: Map<string, Paths[]> | null) {
+    super({ maxLookahead });
+    this.table = table;
+  }
+
+  /** A decision's paths: from the table, or computed (one list of paths per alternative). */
+  private paths(key: string, occurrence: number, rule: Rule, prodType: LookaheadProductionType, maxLookahead: number): Paths[] {
+    const known = this.table?.get(key);
+    if (known !== undefined) return known;
+    const computed = getLookaheadPaths({ occurrence, rule, prodType, maxLookahead });
+    // An optional production's second list is what may follow it, which its function ignores.
+    return prodType === "Alternation" ? computed : [computed[0]!];
+  }
+
+  override buildLookaheadForAlternation(options: AltOptions): AltLookahead {
+    const key = decisionKey(options.rule.name, "Alternation", options.prodOccurrence, options.maxLookahead);
     let built: AltLookahead | undefined;
     const build = (): AltLookahead =>
-      (built ??= options.hasPredicates && !options.dynamicTokensEnabled ? gatedAlternation(options) : super.buildLookaheadForAlternation(options));
+      (built ??= options.dynamicTokensEnabled
+        ? super.buildLookaheadForAlternation(options)
+        : (alternationLookahead(this.paths(key, options.prodOccurrence, options.rule, "Alternation", options.maxLookahead), options.hasPredicates) as AltLookahead));
+    this.decisions.push({ key, kind: "alternation", options, built: build });
     let replaced = false;
     const onDemand = function (this: unknown, orAlts: Parameters<AltLookahead>[0]) {
       const f = build();
@@ -222,9 +257,14 @@ class OnDemandLookahead extends LLkLookaheadStrategy {
     return onDemand;
   }
 
-  override buildLookaheadForOptional(options: Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0]): OptLookahead {
+  override buildLookaheadForOptional(options: OptOptions): OptLookahead {
+    const key = decisionKey(options.rule.name, options.prodType, options.prodOccurrence, options.maxLookahead);
     let built: OptLookahead | undefined;
-    const build = (): OptLookahead => (built ??= super.buildLookaheadForOptional(options));
+    const build = (): OptLookahead =>
+      (built ??= options.dynamicTokensEnabled
+        ? super.buildLookaheadForOptional(options)
+        : (optionalLookahead(this.paths(key, options.prodOccurrence, options.rule, options.prodType, options.maxLookahead)[0]!) as OptLookahead));
+    this.decisions.push({ key, kind: "optional", options, built: build });
     // A repetition's loop keeps the function it read from the cache for all its iterations, so
     // the stand-in is called again after it was replaced: it then goes straight to the built one
     // (looking for itself in the cache on each such call was ≈ 17 ms of a run's first file).
@@ -239,28 +279,6 @@ class OnDemandLookahead extends LLkLookaheadStrategy {
     };
     return onDemand;
   }
-}
-
-/**
- * chevrotain's lookahead for an alternation with GATEs (buildAlternativesLookAheadFunc's
- * predicate case: the same paths, the same order, the same verdict), reading each alternative's
- * GATE when it comes to it. chevrotain's own copies every GATE into a new array (a lodash map)
- * on each decision, and the statement alternations, taken once per line, all have a GATE.
- * Paths without token categories match the same with the categories-aware matcher.
- */
-function gatedAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): AltLookahead {
-  const alts = getLookaheadPaths({ occurrence: options.prodOccurrence, rule: options.rule, prodType: "Alternation", maxLookahead: options.maxLookahead });
-  return function (this: EmbeddedActionsParser, orAlts: Parameters<AltLookahead>[0]): number | undefined {
-    for (let t = 0; t < alts.length; t++) {
-      const gate = orAlts?.[t]?.GATE;
-      if (gate !== undefined && gate.call(this) === false) continue;
-      nextPath: for (const path of alts[t]!) {
-        for (let i = 0; i < path.length; i++) if (!tokenMatcher(this.LA(i + 1), path[i]!)) continue nextPath;
-        return t;
-      }
-    }
-    return undefined;
-  } as AltLookahead;
 }
 
 /**
@@ -317,7 +335,7 @@ class SvcspecParser extends EmbeddedActionsParser {
     super(L.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
-      lookaheadStrategy: new OnDemandLookahead({ maxLookahead: 3 }),
+      lookaheadStrategy: new OnDemandLookahead(3, record ? null : decodeLookahead(RECORDED_LOOKAHEAD, L.allTokens)),
       errorMessageProvider: makeErrorProvider(parseState),
       // The grammar checks (ambiguities, left recursion ...) depend only on this file, and the
       // test suite runs them on every change; a user's `svcspec run` would pay ~30 ms of
@@ -335,6 +353,8 @@ class SvcspecParser extends EmbeddedActionsParser {
       let same = names.length === rules.size;
       for (const n of rules.keys()) if (names[i++] !== n) same = false;
       if (same) this.tableRules = rules;
+      // The recorded lookahead paths belong to the recorded grammar (functions are built later, when first used).
+      else (this as unknown as { lookaheadStrategy: OnDemandLookahead }).lookaheadStrategy.table = null;
     }
     if (followsNow) {
       this.performSelfAnalysis();
@@ -1725,6 +1745,14 @@ class SvcspecParser extends EmbeddedActionsParser {
 /** The one parser instance (chevrotain parsers are built once and reused: self-analysis is costly). */
 export const svcspecParser = new SvcspecParser();
 export type { SvcspecParser };
+
+/** The lookahead decisions of the one parser (each built when asked). */
+export const parserDecisions = (): Decision[] =>
+  ((svcspecParser as unknown as { lookaheadStrategy: OnDemandLookahead }).lookaheadStrategy).decisions;
+
+/** The lookahead decisions of a parser that records its grammar and computes every path (the table's source). */
+export const recordedDecisions = (): Decision[] =>
+  ((new SvcspecParser(false, true) as unknown as { lookaheadStrategy: OnDemandLookahead }).lookaheadStrategy).decisions;
 
 /** The grammar's productions recorded from the rules, as chevrotain records them (the table's source). */
 export const recordedProductions = (): Record<string, Rule> => new SvcspecParser(false, true).getGAstProductions();
