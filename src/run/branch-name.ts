@@ -6,9 +6,22 @@
 import type { ProbeBranch } from "../net/outcome.js";
 import { displayName } from "../net/sim/index.js";
 
+/**
+ * Printed probabilities by value: a pure function of the number, and a run's branches have few
+ * distinct probabilities (1/2, 1/3, 1/4 ...), each printed for every expectation judged on such a
+ * branch (toFixed was ≈ 1 % of the bench suite's CPU). Bounded; cleared when full.
+ */
+const printedProbabilities = new Map<number, string>();
+
 /** A probability as reports print it: two decimals, and 1.00 for what rounds there. */
 export function formatProbability(p: number): string {
-  return p >= 0.995 ? "1.00" : p.toFixed(2);
+  if (p >= 0.995) return "1.00";
+  let text = printedProbabilities.get(p);
+  if (text === undefined) {
+    if (printedProbabilities.size >= 256) printedProbabilities.clear();
+    printedProbabilities.set(p, (text = p.toFixed(2)));
+  }
+  return text;
 }
 
 /** A short name for the branch at `index` of a probe: "web-2", "KUBE-SEP-… 10.244.1.5:80", "#2". */

@@ -171,7 +171,10 @@ export function slicesForService(svc: Service, pods: PodDecl[]): EndpointSlice[]
   const ns = svc.metadata.namespace ?? "default";
   const selector = svc.spec.selector ?? {};
   const publishNotReady = svc.spec.publishNotReadyAddresses === true;
-  const groups = new Map<string, { ports: EndpointPort[]; endpoints: Endpoint[] }>();
+  // Groups in order of first appearance, found by comparing port lists field by field: pods of a
+  // Service nearly always resolve the same ports, and a JSON text per pod (the group's key before)
+  // was most of this function's cost. The key, for the slice's name, is made once per group.
+  const groups: Array<{ ports: EndpointPort[]; endpoints: Endpoint[] }> = [];
   const selected = pods.filter((p) => p.namespace === ns && p.ip !== "" && selectorMatches(selector, p.labels));
   for (const pod of selected) {
     const ports: EndpointPort[] = [];
@@ -183,9 +186,8 @@ export function slicesForService(svc: Service, pods: PodDecl[]): EndpointSlice[]
       if (sp.appProtocol) ep.appProtocol = sp.appProtocol;
       ports.push(ep);
     }
-    const key = JSON.stringify(ports);
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { ports, endpoints: [] }));
+    let g = groups.find((x) => samePorts(x.ports, ports));
+    if (!g) groups.push((g = { ports, endpoints: [] }));
     const ready = publishNotReady || pod.ready;
     g.endpoints.push({
       addresses: [pod.ip],
@@ -194,19 +196,35 @@ export function slicesForService(svc: Service, pods: PodDecl[]): EndpointSlice[]
       targetRef: { kind: "Pod", name: pod.name, namespace: ns },
     });
   }
-  if (groups.size === 0) groups.set("[]", { ports: [], endpoints: [] });
-  return [...groups.entries()].map(([key, g]) => ({
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: {
-      name: `${svc.metadata.name}-${stableSuffix(`${ns}/${svc.metadata.name}/${key}`)}`,
-      namespace: ns,
-      labels: { [SERVICE_NAME_LABEL]: svc.metadata.name, [MANAGED_BY_LABEL]: ENDPOINTSLICE_CONTROLLER },
-    },
-    addressType: "IPv4",
-    endpoints: g.endpoints,
-    ports: g.ports,
-  }));
+  if (groups.length === 0) groups.push({ ports: [], endpoints: [] });
+  return groups.map((g) => {
+    const key = JSON.stringify(g.ports);
+    return {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: `${svc.metadata.name}-${stableSuffix(`${ns}/${svc.metadata.name}/${key}`)}`,
+        namespace: ns,
+        labels: { [SERVICE_NAME_LABEL]: svc.metadata.name, [MANAGED_BY_LABEL]: ENDPOINTSLICE_CONTROLLER },
+      },
+      addressType: "IPv4",
+      endpoints: g.endpoints,
+      ports: g.ports,
+    };
+  });
+}
+
+/** Whether two endpoint port lists are equal: what equal JSON texts of them say, field by field. */
+function samePorts(a: EndpointPort[], b: EndpointPort[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    // JSON prints every non-finite number as null.
+    const samePort = Number.isFinite(x.port) ? x.port === y.port : !Number.isFinite(y.port);
+    if (x.name !== y.name || x.protocol !== y.protocol || !samePort || x.appProtocol !== y.appProtocol) return false;
+  }
+  return true;
 }
 
 /**
