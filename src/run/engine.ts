@@ -32,10 +32,19 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export type EngineFactory = (topology: Topology, opts: EngineOptions) => Promise<Engine>;
+export type EngineFactory = ((topology: Topology, opts: EngineOptions) => Promise<Engine>) & {
+  /**
+   * The same engine, made at once, when the factory can (the simulator, once its module is
+   * loaded); null when it cannot yet. A scenario then sends its first probe without waiting.
+   */
+  now?: (topology: Topology, opts: EngineOptions) => Engine | null;
+};
 
-export const simEngine: EngineFactory = async (topology, opts) => {
-  const { SimNetwork } = await import("../net/sim/index.js");
+type SimModule = typeof import("../net/sim/index.js");
+/** The simulator's module once the first engine loaded it. */
+let simModule: SimModule | null = null;
+
+function simEngineOf(SimNetwork: SimModule["SimNetwork"], topology: Topology, opts: EngineOptions): Engine {
   const net = new SimNetwork(topology, { dns: opts.dns });
   return {
     name: "sim",
@@ -47,7 +56,13 @@ export const simEngine: EngineFactory = async (topology, opts) => {
     bridgeText: async (h) => net.bridgeText(h),
     close: async () => {},
   };
+}
+
+export const simEngine: EngineFactory = async (topology, opts) => {
+  simModule ??= await import("../net/sim/index.js");
+  return simEngineOf(simModule.SimNetwork, topology, opts);
 };
+simEngine.now = (topology, opts) => (simModule === null ? null : simEngineOf(simModule.SimNetwork, topology, opts));
 
 
 /** The kube-dns zone as the kernel engine's DNS server takes it. */

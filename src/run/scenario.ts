@@ -11,7 +11,7 @@ import { ControlPlane } from "../cluster/control-plane.js";
 import { answerQuery, candidateNames } from "../kube/dns.js";
 import { cloneRuntime, type ClusterRuntime } from "../kube/runtime.js";
 import type { EngineName } from "./executor-api.js";
-import type { Engine, EngineFactory } from "./engine.js";
+import type { Engine, EngineFactory, EngineOptions } from "./engine.js";
 import { Directory } from "./directory.js";
 import { judge, judgePacketBranch, describeResult } from "./expect.js";
 import { formatTrace } from "./trace-format.js";
@@ -74,19 +74,34 @@ class ScenarioRun {
     return (this.dirCache = d);
   }
 
+  private engineOptions(): EngineOptions {
+    const zone = this.cp.zone();
+    return { dns: (q) => answerQuery(zone, q.name, q.type), dnsZone: zone };
+  }
+
   async engine(kind: "sim" | "kernel"): Promise<Engine> {
     let e = this.engineCache.get(kind);
     if (!e) {
       const factory = kind === "sim" ? this.ctx.engines.sim : this.ctx.engines.kernel;
       if (!factory) throw new StepError("the kernel engine is not available in this run");
-      const zone = this.cp.zone();
-      e = factory(this.cp.topology(), {
-        dns: (q) => answerQuery(zone, q.name, q.type),
-        dnsZone: zone,
-      });
+      e = factory(this.cp.topology(), this.engineOptions());
       this.engineCache.set(kind, e);
     }
     return e;
+  }
+
+  /**
+   * The simulator engine for synchronous probes (sendNow), made now if its factory can make it at
+   * once: then a scenario's first probe, and its DNS queries, cost no promise either. Null with
+   * another engine than the simulator alone, or while the engine is being made the other way.
+   */
+  simEngineNow(): Engine | null {
+    if (this.simNow !== null) return this.simNow;
+    if (this.ctx.engine !== "sim" || this.engineCache.has("sim")) return null;
+    const made = this.ctx.engines.sim.now?.(this.cp.topology(), this.engineOptions()) ?? null;
+    if (made === null || !made.probeNow) return null;
+    this.engineCache.set("sim", Promise.resolve(made));
+    return (this.simNow = made);
   }
 
   async reset(world: World, runtime: ClusterRuntime): Promise<void> {
@@ -115,20 +130,17 @@ function stepText(lines: string[], pos: Position): string {
   return line.includes("expect") ? line.replace(/\s+expect\b.*$/, "") : line;
 }
 
-/** Where a probe goes: the destination address(es) and what the name stood for. */
-async function resolveTarget(
-  run: ScenarioRun,
-  from: string,
-  to: ast.Target,
-): Promise<{ ips: string[]; note?: string }> {
-  if (to.kind === "dns") {
-    const res = await resolveDns(run, from, to.name.text);
-    if (res.kind !== "answer") throw new StepError(res.message);
-    const ips = res.ips;
-    if (ips.length === 0) throw new StepError(`${to.name.text} resolved to no address`);
-    return { ips, note: `${to.name.text} resolved to ${ips.join(", ")}` };
-  }
-  return { ips: targetIps(run.dir, to) };
+/** Where a probe goes: the destination address(es). */
+async function resolveTarget(run: ScenarioRun, from: string, to: ast.Target): Promise<string[]> {
+  if (to.kind === "dns") return answeredIps(to.name.text, await resolveDns(run, from, to.name.text));
+  return targetIps(run.dir, to);
+}
+
+/** The addresses a DNS name resolved to, for a probe sent to it. */
+function answeredIps(name: string, res: DnsResolution): string[] {
+  if (res.kind !== "answer") throw new StepError(res.message);
+  if (res.ips.length === 0) throw new StepError(`${name} resolved to no address`);
+  return res.ips;
 }
 
 /** The destination address(es) of a target that needs no DNS query. */
@@ -173,8 +185,10 @@ type DnsResolution =
 /**
  * A pod's stub resolver: each search-path candidate in turn, as a real UDP query to kube-dns's
  * cluster IP through the network. Nodes and outside clients do not use the cluster's DNS.
+ * It yields each query and is given its outcome: resolveDns sends them through the engine's
+ * probe, resolveDnsNow through the simulator's synchronous one.
  */
-async function resolveDns(run: ScenarioRun, from: string, name: string): Promise<DnsResolution> {
+function* dnsQueries(run: ScenarioRun, from: string, name: string): Generator<ProbeRequest, DnsResolution, ProbeOutcome> {
   const dir = run.dir;
   const sender = dir.host(from);
   if (!sender) throw new StepError(`unknown host \`${from}\``);
@@ -187,11 +201,10 @@ async function resolveDns(run: ScenarioRun, from: string, name: string): Promise
   const dnsIp = run.cp.dnsServerIp();
   if (!dnsIp) return { kind: "fails", message: `the cluster runs no kube-dns (\`kube-dns off\`)`, branch: null };
   const pod = run.cp.liveWorld().pods.find((p) => p.name === from)!;
-  const engine = await run.engine(run.ctx.engine === "kernel" ? "kernel" : "sim");
   let last: ProbeBranch | null = null;
   const candidates = candidateNames(name, pod.namespace, run.cp.world.settings.clusterDomain);
   for (const cand of candidates) {
-    const out = await engine.probe({ protocol: "udp", from: sender.host, dst: dnsIp, dport: 53, dnsQuery: { name: cand, type: "A" } });
+    const out: ProbeOutcome = yield { protocol: "udp", from: sender.host, dst: dnsIp, dport: 53, dnsQuery: { name: cand, type: "A" } };
     const ok = out.branches.find((b) => b.result === "connected" && b.dns);
     if (!ok) {
       const b = out.branches[0] ?? null;
@@ -210,6 +223,22 @@ async function resolveDns(run: ScenarioRun, from: string, name: string): Promise
   }
   // The names tried show the search path, and so which namespace a short name was looked up in.
   return { kind: "nxdomain", message: `${name} does not exist: kube-dns answered NXDOMAIN for ${candidates.join(", ")} (${from}'s search path)`, branch: last };
+}
+
+async function resolveDns(run: ScenarioRun, from: string, name: string): Promise<DnsResolution> {
+  const queries = dnsQueries(run, from, name);
+  let step = queries.next();
+  if (step.done) return step.value;
+  const engine = await run.engine(run.ctx.engine === "kernel" ? "kernel" : "sim");
+  while (!step.done) step = queries.next(await engine.probe(step.value));
+  return step.value;
+}
+
+function resolveDnsNow(run: ScenarioRun, sim: Engine, from: string, name: string): DnsResolution {
+  const queries = dnsQueries(run, from, name);
+  let step = queries.next();
+  while (!step.done) step = queries.next(sim.probeNow!(step.value));
+  return step.value;
 }
 
 async function runProbe(run: ScenarioRun, req: ProbeRequest, ctx: ScenarioContext): Promise<{ outcome: ProbeOutcome; disagreements: string[] }> {
@@ -306,17 +335,23 @@ const probeRequest = (st: ast.PacketProbe, from: string, dst: string): ProbeRequ
 });
 
 /**
- * A send or trace that the simulator can answer at once (no DNS name to resolve first, the
- * engine already made): the same step as runStatement's, without a promise per probe. Null
- * when the step must take the asynchronous way.
+ * A step the simulator can answer at once (the engine made or makeable at once: see
+ * simEngineNow): a send or trace, a DNS name resolved on the way, a resolve or nslookup. The same
+ * step as runStatement's, without a promise per probe. Null when the step must take the
+ * asynchronous way.
  */
 function sendNow(run: ScenarioRun, st: ast.ScenarioStmt, base: StepBase): StepResult | null {
-  const sim = run.simNow;
-  if (sim === null || (st.kind !== "send" && st.kind !== "trace") || st.to.kind === "dns") return null;
+  if (st.kind === "resolve" || st.kind === "nslookup") {
+    const sim = run.simEngineNow();
+    return sim === null ? null : dnsStep(run, st, base, resolveDnsNow(run, sim, st.from.text, st.query.text));
+  }
+  if (st.kind !== "send" && st.kind !== "trace") return null;
+  const sim = run.simEngineNow();
+  if (sim === null) return null;
   const dir = run.dir;
   const sender = dir.host(st.from.text);
   if (!sender) throw new StepError(`unknown host \`${st.from.text}\``);
-  const ips = targetIps(dir, st.to);
+  const ips = st.to.kind === "dns" ? answeredIps(st.to.name.text, resolveDnsNow(run, sim, st.from.text, st.to.name.text)) : targetIps(dir, st.to);
   const outs: ProbeOutcome[] = [];
   for (const ip of ips) outs.push(sim.probeNow!(probeRequest(st, sender.host, ip)));
   return packetStep(st, base, mergeOutcomes(outs), dir);
@@ -352,7 +387,7 @@ async function runStatement(run: ScenarioRun, st: ast.ScenarioStmt, base: StepBa
       const dir = run.dir;
       const sender = dir.host(st.from.text);
       if (!sender) throw new StepError(`unknown host \`${st.from.text}\``);
-      const { ips } = await resolveTarget(run, st.from.text, st.to);
+      const ips = await resolveTarget(run, st.from.text, st.to);
       const outs: ProbeOutcome[] = [];
       for (const ip of ips) {
         const r = await runProbe(run, probeRequest(st, sender.host, ip), ctx);
@@ -362,58 +397,8 @@ async function runStatement(run: ScenarioRun, st: ast.ScenarioStmt, base: StepBa
       return packetStep(st, base, mergeOutcomes(outs), dir);
     }
     case "resolve":
-    case "nslookup": {
-      const res = await resolveDns(run, st.from.text, st.query.text);
-      const dir = run.dir;
-      // The query's own branch (a resolve's outcome is kube-dns's answer, certain once it came),
-      // not a copy: a spread of a simulator branch would make its whole trace at once.
-      if (res.branch) res.branch.probability = 1;
-      const branch: ProbeBranch = res.branch
-        ? res.branch
-        : {
-            probability: 1, choices: [], result: "timeout", signal: "none", replyFrom: null, deliveredTo: null, sourceSeen: null,
-            via: [], masqueraded: false, explanation: res.kind === "answer" ? "" : res.message, trace: [],
-          };
-      if (res.kind !== "answer") branch.explanation = res.message;
-      else {
-        // What decided a resolve is kube-dns's answer, not how the query's packet travelled.
-        const server = res.branch.deliveredTo ? dir.displayName(res.branch.deliveredTo.host) : "kube-dns";
-        const records = [...(res.cname ? [`CNAME ${res.cname}`] : []), ...res.ips.map((ip) => `A ${dir.describe(ip)}`)];
-        branch.explanation = `kube-dns (${server}) answered ${res.fqdn} with ${records.length ? records.join(", ") : "no records"}`;
-      }
-      const expectations = st.expects.map((e) =>
-        judge(e, [branch], () => {
-          const c = e.check;
-          const got = res.kind === "answer"
-            ? `${res.cname ? `cname ${res.cname}` : ""}${res.cname && res.ips.length ? ", " : ""}${res.ips.length ? `answer ${res.ips.join(" ")}` : ""}` || "an empty answer"
-            : res.kind === "nxdomain" ? "nxdomain" : `no answer: ${res.message}`;
-          switch (c.kind) {
-            case "answer": {
-              const want = c.ips.map((i) => i.text).sort();
-              const have = res.kind === "answer" ? [...res.ips].sort() : [];
-              return { ok: res.kind === "answer" && want.length === have.length && want.every((w, i) => w === have[i]), got };
-            }
-            case "cname":
-              return { ok: res.kind === "answer" && res.cname === c.host.text.toLowerCase().replace(/\.$/, ""), got };
-            case "nxdomain":
-              return { ok: res.kind === "nxdomain", got };
-            case "fails":
-              return { ok: res.kind === "fails", got };
-          }
-        }, dir),
-      );
-      const output = st.kind === "nslookup" ? nslookupText(run, st.query.text, res) : resolveText(st.query.text, res);
-      return {
-        text: base.text,
-        pos: base.pos,
-        sourceLine: base.sourceLine,
-        kind: st.kind,
-        status: expectations.every((x) => x.status === "passed") ? "passed" : "failed",
-        branches: [branch],
-        output,
-        expectations,
-      };
-    }
+    case "nslookup":
+      return dnsStep(run, st, base, await resolveDns(run, st.from.text, st.query.text));
     case "show": {
       const output = await showText(run, st.what);
       const expectations = st.expects.map((e) => judgeShow(e, output));
@@ -444,6 +429,59 @@ async function runStatement(run: ScenarioRun, st: ast.ScenarioStmt, base: StepBa
       return stepResult(base, "change", "passed", [], []);
     }
   }
+}
+
+/** A resolve or nslookup step from the query's resolution. */
+function dnsStep(run: ScenarioRun, st: ast.DnsProbe, base: StepBase, res: DnsResolution): StepResult {
+  const dir = run.dir;
+  // The query's own branch (a resolve's outcome is kube-dns's answer, certain once it came),
+  // not a copy: a spread of a simulator branch would make its whole trace at once.
+  if (res.branch) res.branch.probability = 1;
+  const branch: ProbeBranch = res.branch
+    ? res.branch
+    : {
+        probability: 1, choices: [], result: "timeout", signal: "none", replyFrom: null, deliveredTo: null, sourceSeen: null,
+        via: [], masqueraded: false, explanation: res.kind === "answer" ? "" : res.message, trace: [],
+      };
+  if (res.kind !== "answer") branch.explanation = res.message;
+  else {
+    // What decided a resolve is kube-dns's answer, not how the query's packet travelled.
+    const server = res.branch.deliveredTo ? dir.displayName(res.branch.deliveredTo.host) : "kube-dns";
+    const records = [...(res.cname ? [`CNAME ${res.cname}`] : []), ...res.ips.map((ip) => `A ${dir.describe(ip)}`)];
+    branch.explanation = `kube-dns (${server}) answered ${res.fqdn} with ${records.length ? records.join(", ") : "no records"}`;
+  }
+  const expectations = st.expects.map((e) =>
+    judge(e, [branch], () => {
+      const c = e.check;
+      const got = res.kind === "answer"
+        ? `${res.cname ? `cname ${res.cname}` : ""}${res.cname && res.ips.length ? ", " : ""}${res.ips.length ? `answer ${res.ips.join(" ")}` : ""}` || "an empty answer"
+        : res.kind === "nxdomain" ? "nxdomain" : `no answer: ${res.message}`;
+      switch (c.kind) {
+        case "answer": {
+          const want = c.ips.map((i) => i.text).sort();
+          const have = res.kind === "answer" ? [...res.ips].sort() : [];
+          return { ok: res.kind === "answer" && want.length === have.length && want.every((w, i) => w === have[i]), got };
+        }
+        case "cname":
+          return { ok: res.kind === "answer" && res.cname === c.host.text.toLowerCase().replace(/\.$/, ""), got };
+        case "nxdomain":
+          return { ok: res.kind === "nxdomain", got };
+        case "fails":
+          return { ok: res.kind === "fails", got };
+      }
+    }, dir),
+  );
+  const output = st.kind === "nslookup" ? nslookupText(run, st.query.text, res) : resolveText(st.query.text, res);
+  return {
+    text: base.text,
+    pos: base.pos,
+    sourceLine: base.sourceLine,
+    kind: st.kind,
+    status: expectations.every((x) => x.status === "passed") ? "passed" : "failed",
+    branches: [branch],
+    output,
+    expectations,
+  };
 }
 
 function resolveText(name: string, res: DnsResolution): string {

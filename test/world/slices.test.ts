@@ -52,7 +52,7 @@ describe("slicesForService", () => {
           apiVersion: "v1",
           kind: "Service",
           metadata: { name: "web", namespace: "default" },
-          spec: { selector: { app: "web" }, ports: ports.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined))) as Service["spec"]["ports"], publishNotReadyAddresses: publishNotReady },
+          spec: { selector: { app: "web" }, ports: ports.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined))) as unknown as Service["spec"]["ports"], publishNotReadyAddresses: publishNotReady },
         } as Service;
         expect(slicesForService(svc, pods)).toEqual(groupedByJson(svc, pods));
       }),
