@@ -1391,42 +1391,59 @@ class SvcspecParser extends EmbeddedActionsParser {
     });
   });
 
+  // The expectation lists being built. The rules below fill them from option and repetition
+  // bodies made once per parser (objects and closures per probe and per line were a large part
+  // of a parse's garbage): each rule sets its list on entry, and neither rule nests in itself.
+  private expectationsSoFar: A.Expectation[] = [];
+  private clauseSoFar: A.Expectation[] = [];
+
+  /** `expect ...` on the probe's line. */
+  private readonly inlineExpect = {
+    // On the probe's own line the word `expect` is required.
+    GATE: () => this.LA(1).tokenType === KW.expect,
+    DEF: () => {
+      const e = this.SUBRULE(this.expectClause);
+      if (!this.recording && e) this.expectationsSoFar.push(...e);
+    },
+  };
+
+  /** An `expect` line below the probe. */
+  private readonly expectLine = {
+    // The rule's own lookahead cannot see past its end: say that an `expect` must follow.
+    GATE: () => EXPECT_LINE_STARTS.has(this.LA(2).tokenType),
+    DEF: () => {
+      this.CONSUME(L.Newline);
+      const e = this.SUBRULE2(this.expectClause);
+      if (!this.recording && e) this.expectationsSoFar.push(...e);
+    },
+  };
+
   /** `expect ...` on the probe's line, then any number of `expect` lines right below it. */
   expectations = this.RULE("expectations", (): A.Expectation[] => {
     const all: A.Expectation[] = [];
-    this.OPTION({
-      // On the probe's own line the word `expect` is required.
-      GATE: () => this.LA(1).tokenType === KW.expect,
-      DEF: () => {
-        const e = this.SUBRULE(this.expectClause);
-        if (!this.recording && e) all.push(...e);
-      },
-    });
-    this.MANY({
-      // The rule's own lookahead cannot see past its end: say that an `expect` must follow.
-      GATE: () => EXPECT_LINE_STARTS.has(this.LA(2).tokenType),
-      DEF: () => {
-        this.CONSUME(L.Newline);
-        const e = this.SUBRULE2(this.expectClause);
-        if (!this.recording && e) all.push(...e);
-      },
-    });
+    this.expectationsSoFar = all;
+    this.OPTION(this.inlineExpect);
+    // expectClause does not reach back here: the list is still `all`.
+    this.MANY(this.expectLine);
     return all;
   });
 
   /** `expect CHECK, ...` — or, on a line of its own, `always|sometimes|never CHECK, ...` (expect implied). */
   private readonly optionalExpect = { GATE: () => this.LA(1).tokenType === KW.expect, DEF: () => this.CONSUME(KW.expect) };
 
+  private readonly clauseItems = {
+    SEP: L.Comma,
+    DEF: () => {
+      const e = this.SUBRULE(this.expectation);
+      if (!this.recording) this.clauseSoFar.push(e);
+    },
+  };
+
   expectClause = this.RULE("expectClause", (): A.Expectation[] => {
     this.OPTION(this.optionalExpect);
     const list: A.Expectation[] = [];
-    this.AT_LEAST_ONE_SEP({
-      SEP: L.Comma,
-      DEF: () => {
-        const e = this.SUBRULE(this.expectation);
-        if (!this.recording) list.push(e);
-      },
-    });
+    this.clauseSoFar = list;
+    this.AT_LEAST_ONE_SEP(this.clauseItems);
     return list;
   });
 
