@@ -67,6 +67,12 @@ let leafCount = 0;
 // a branch (EvalBranch is never changed after evaluation); writers here replace, never push.
 const NO_CHOICES: string[] = [];
 const NO_RECENT: RecentUpdate[] = [];
+/**
+ * Set when the evaluation in progress met a `-m recent` match (it read the lists and the clock,
+ * which EvalMemo does not key on): such a run is not remembered. A run that never reached one
+ * took a path that does not depend on them.
+ */
+let metRecent = false;
 const scratchState = new State(0.5, { src: 0, dst: 0, proto: 0, sport: 0, dport: 0, mark: 0, inIface: null, outIface: null }, scratchFrames, 0, scratchSteps, 0, NO_CHOICES, NO_RECENT, false, 0, true);
 
 /** Far beyond any real ruleset; only reachable through a bug, since loops are refused at load. */
@@ -112,6 +118,7 @@ function endPos(f: Frame): number {
 }
 
 function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext, useIndex: boolean): EvalBranch[] {
+  metRecent = false;
   const table = ruleset.tables.get(tableName);
   const start = table?.chains.get(hook);
   if (!table || !start || !start.builtin) return acceptUntouched(pkt.mark);
@@ -258,6 +265,7 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         st.choices.push(`${chain.name} rule ${ri + 1} (${m.label}) taken`);
       } else {
         // xt_recent updates its list as soon as it is evaluated, even if a later match fails.
+        metRecent = true;
         const r = m.eval(st.pkt, ctx, st.recent);
         if (r.update) st.recent = [...st.recent, r.update];
         if (!r.matched) {
@@ -400,11 +408,12 @@ const MEMO_CHAIN_MAX = 8;
 /**
  * runTable for one host's ruleset, remembered by content. An evaluation is a pure function of
  * the ruleset, the packet view, ctstate and the host's addresses (isLocal, addrType), except
- * for `-m recent`, which reads the lists and the clock: tables with a recent match are never
- * remembered. The key is everything the rules can read but the ports; the ports an evaluation
- * did read are kept with it, and a later packet matches only if it has the same values there.
- * Since the rules take the same path for every packet that agrees on what they read, the
- * remembered branches are the very ones a new evaluation would return: the walk's ephemeral
+ * for `-m recent`, which reads the lists and the clock: a run that met a recent match is never
+ * remembered (one that met none took a path that reads neither; asking the run, not scanning
+ * each new table for recent matches, saved ≈ 1 % of the walk). The key is everything the rules
+ * can read but the ports; the ports an evaluation did read are kept with it, and a later packet
+ * matches only if it has the same values there. Since the rules take the same path for every
+ * packet that agrees on what they read, the remembered branches are the very ones a new evaluation would return: the walk's ephemeral
  * source port is never read by kube-proxy's rules, so the DNS queries of a scenario, and every
  * probe's packets after the first, are answered here (61k of 82k table runs in the 100-file bench
  * suite; evaluation time −31 % in a 600-file profile). Branches are shared (callers never change
@@ -413,19 +422,12 @@ const MEMO_CHAIN_MAX = 8;
 export class EvalMemo {
   private readonly buckets = new Map<number, MemoEntry>();
   private size = 0;
-  /** Per table (TABLE_BITS): present and without a recent match; undefined until asked. */
-  private readonly pure: Array<boolean | undefined> = [undefined, undefined, undefined, undefined];
 
   constructor(readonly ruleset: Ruleset) {}
 
   run(tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext): EvalBranch[] {
     const ruleset = this.ruleset;
-    let pure = this.pure[TABLE_BITS[tableName]];
-    if (pure === undefined) {
-      const table = ruleset.tables.get(tableName);
-      pure = this.pure[TABLE_BITS[tableName]] = table !== undefined && isPure(table);
-    }
-    if (!pure || (pkt.physInIface ?? null) !== null || (pkt.physOutIface ?? null) !== null) return runTable(ruleset, tableName, hook, pkt, ctx);
+    if ((pkt.physInIface ?? null) !== null || (pkt.physOutIface ?? null) !== null) return runTable(ruleset, tableName, hook, pkt, ctx);
     const ctstate = ctx.ctstate;
     let h = Math.imul(pkt.src ^ 0x9e3779b9, 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 15) ^ pkt.dst, 0xc2b2ae35);
@@ -454,6 +456,7 @@ export class EvalMemo {
     const reads = { mask: 0 };
     const view = new TrackedView(pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport, pkt.mark, pkt.inIface, pkt.outIface, reads);
     const branches = runTable(ruleset, tableName, hook, view, ctx);
+    if (metRecent) return branches;
     if (this.size >= MEMO_MAX) {
       this.buckets.clear();
       this.size = 0;
@@ -465,21 +468,4 @@ export class EvalMemo {
     this.size++;
     return branches;
   }
-
-}
-
-/** Tables scanned by isPure (a table never changes once loaded; every host's memo asks). */
-const pureTables = new WeakMap<Table, boolean>();
-
-/** No `-m recent` match anywhere in the table (one reads state besides the packet). */
-function isPure(table: Table): boolean {
-  let pure = pureTables.get(table);
-  if (pure === undefined) {
-    pure = true;
-    for (const chain of table.chains.values()) {
-      for (const rule of chain.rules) for (const m of rule.matchers) if (m.kind === "recent") pure = false;
-    }
-    pureTables.set(table, pure);
-  }
-  return pure;
 }

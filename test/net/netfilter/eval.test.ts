@@ -216,4 +216,16 @@ describe("EvalMemo ≡ runTable", () => {
     expect(memo.run("nat", "PREROUTING", pkt(), ctx({ recent: seen }))[0]!.nat).toEqual({ kind: "DNAT", ip: ip("2.2.2.2"), port: null });
     expect(memo.run("nat", "PREROUTING", pkt(), ctx({ recent: new Map() }))[0]!.nat).toBeNull();
   });
+  it("remembers a run that never reached the table's recent match, never one that did", () => {
+    // Port 80 meets the recent match (session affinity's chain); port 81 is DNATed before it.
+    const rs = loadRuleset(table("nat", "-A PREROUTING -p tcp --dport 81 -j DNAT --to-destination 3.3.3.3\n-A PREROUTING -m recent --name SEP --rcheck --seconds 10 -j DNAT --to-destination 2.2.2.2"));
+    const memo = new EvalMemo(rs);
+    const seen = new Map([["SEP", new Map([[ip("10.0.0.2"), [995]]])]]);
+    const direct = memo.run("nat", "PREROUTING", pkt({ dport: 81 }), ctx({ recent: seen }));
+    expect(memo.run("nat", "PREROUTING", pkt({ dport: 81 }), ctx({ recent: new Map() }))).toBe(direct);
+    expect(direct[0]!.nat).toEqual({ kind: "DNAT", ip: ip("3.3.3.3"), port: null });
+    expect(memo.run("nat", "PREROUTING", pkt({ dport: 80 }), ctx({ recent: seen }))[0]!.nat).toEqual({ kind: "DNAT", ip: ip("2.2.2.2"), port: null });
+    expect(memo.run("nat", "PREROUTING", pkt({ dport: 80 }), ctx({ recent: new Map() }))[0]!.nat).toBeNull();
+    expect(memo.run("nat", "PREROUTING", pkt({ dport: 80 }), ctx({ recent: seen }))[0]!.nat).toEqual({ kind: "DNAT", ip: ip("2.2.2.2"), port: null });
+  });
 });
