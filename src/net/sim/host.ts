@@ -5,7 +5,7 @@
 
 import type { HostKind, HostSpec, ListenerSpec, Sysctls } from "../topology.js";
 import { fmtIp, inNet, ip, isLoopback, isMulticast, maskOf } from "./addr.js";
-import { RouteTable, type SimRoute } from "./routing.js";
+import { NextHop, RouteTable, type SimRoute } from "./routing.js";
 import { displayName } from "./walk.js";
 
 export interface SimAddr {
@@ -34,6 +34,8 @@ export interface SimBridge {
   dev: SimIface;
   ports: SimIface[];
   promisc: boolean;
+  /** The bridge device as the hop of a bridged frame's POSTROUTING (MASQUERADE reads its address). */
+  hop: NextHop;
 }
 
 export class SimHost {
@@ -64,7 +66,7 @@ export class SimHost {
     this.lo = this.addIface("lo", null, [{ ip: "127.0.0.1", prefix: 8 }]);
     for (const b of spec.bridges) {
       const dev = this.addIface(b.name, null, b.addrs);
-      const bridge: SimBridge = { name: b.name, dev, ports: [], promisc: b.promisc };
+      const bridge: SimBridge = { name: b.name, dev, ports: [], promisc: b.promisc, hop: new NextHop(0, dev) };
       dev.bridge = bridge;
       this.bridges.set(b.name, bridge);
     }

@@ -6,11 +6,22 @@
 
 import { fmtCidr, fmtIp, inNet, maskOf, parseCidr } from "./addr.js";
 import type { SimIface } from "./host.js";
+import type { L2Target } from "./l2.js";
 
-export interface NextHop {
-  /** Gateway address, or 0 when the destination is on the link itself. */
-  gw: number;
-  dev: SimIface;
+export class NextHop {
+  /**
+   * The last address ARP was asked for out of this hop, and who answered (Walk.transmit): a
+   * gateway's answer never changes once the network is built (a hop's host belongs to one set of
+   * segments), and asking the segments took two map lookups per transmit (≈ 3 % of the walk).
+   */
+  arpFor = -1;
+  arpAnswer: L2Target | null = null;
+
+  constructor(
+    /** Gateway address, or 0 when the destination is on the link itself. */
+    readonly gw: number,
+    readonly dev: SimIface,
+  ) {}
 }
 
 export interface SimRoute {
@@ -45,7 +56,7 @@ export class RouteTable {
     const mask = maskOf(prefix);
     const n = (net & mask) >>> 0;
     if (this.routes.some((r) => r.connected && r.net === n && r.prefix === prefix && r.hops[0]!.dev === dev)) return;
-    this.insert({ net: n, mask, prefix, hops: [{ gw: 0, dev }], src, connected: true, invalid: [] });
+    this.insert({ net: n, mask, prefix, hops: [new NextHop(0, dev)], src, connected: true, invalid: [] });
   }
 
   /** Adds a static route; `devOf` finds an interface by name. Returns the route or an error text. */
@@ -54,11 +65,11 @@ export class RouteTable {
     const hops: NextHop[] = [];
     const invalid: string[] = [];
     if (via.length === 0) {
-      if (dev) hops.push({ gw: 0, dev });
+      if (dev) hops.push(new NextHop(0, dev));
     }
     for (const gw of via) {
       const conn = this.routes.find((r) => r.connected && inNet(gw, r.net, r.mask) && (!dev || r.hops[0]!.dev === dev));
-      if (conn) hops.push({ gw, dev: conn.hops[0]!.dev });
+      if (conn) hops.push(new NextHop(gw, conn.hops[0]!.dev));
       else invalid.push(fmtIp(gw));
     }
     const route: SimRoute = { net: c.net, mask: c.mask, prefix: c.prefix, hops, src: 0, connected: false, invalid };

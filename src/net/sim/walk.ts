@@ -346,7 +346,7 @@ export class Walk {
         return this.afterBridgePre(wh, dev!, owner!, pkt, path, true, n);
       case THEN_BRIDGE_FORWARD: {
         const br = dev!.port!;
-        return this.tables(wh, "POSTROUTING", POST_TABLES, null, br.name, pkt, path, THEN_BRIDGE_OUT, { gw: 0, dev: br.dev }, dev, owner, 0, null, 0);
+        return this.tables(wh, "POSTROUTING", POST_TABLES, null, br.name, pkt, path, THEN_BRIDGE_OUT, br.hop, dev, owner, 0, null, 0);
       }
       case THEN_BRIDGE_OUT:
         this.confirm(wh, pkt, path);
@@ -372,7 +372,11 @@ export class Walk {
       return;
     }
     const nh = hop.gw || pkt.dst;
-    const target = this.segments.resolve(hop.dev, nh);
+    let target = hop.arpAnswer;
+    if (hop.arpFor !== nh) {
+      target = hop.arpAnswer = this.segments.resolve(hop.dev, nh);
+      hop.arpFor = nh;
+    }
     if (!target) {
       path.event({ phase: path.phase, host: h.name, kind: "interface", text: `${h.displayName}: no ARP answer for ${fmtIp(nh)} on ${hop.dev.name}` });
       if (pkt.localOrigin === h.name) {

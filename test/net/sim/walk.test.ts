@@ -60,6 +60,23 @@ describe("routing in the walk", () => {
     expect(out.branches[0]!.explanation).toMatch(/nobody answered r's ARP for 192\.168\.1\.11/);
   });
 
+  it("asks ARP again for each new address out of the same on-link hop (each hop remembers only its last answer)", () => {
+    // r reaches 192.168.1.11, .12 (up) and .13 (nobody) by the same connected route, gw 0.
+    const net = new SimNetwork(ecmpNet());
+    const to = (dst: string) => {
+      const b = net.probe({ protocol: "tcp", from: "c", dst, dport: 80 }).branches[0]!;
+      return [b.result, b.deliveredTo?.host ?? null];
+    };
+    expect(["192.168.1.11", "192.168.1.13", "192.168.1.12", "192.168.1.12", "192.168.1.13", "192.168.1.11"].map(to)).toEqual([
+      ["connected", "s1"],
+      ["host-unreachable", null],
+      ["connected", "s2"],
+      ["connected", "s2"],
+      ["host-unreachable", null],
+      ["connected", "s1"],
+    ]);
+  });
+
   it("a sender without a route fails at once with ENETUNREACH", () => {
     const out = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "r", dst: "10.1.2.3", dport: 80 });
     expect(out.branches[0]).toMatchObject({ result: "net-unreachable", signal: "none" });
