@@ -45,15 +45,22 @@ export interface CtHit {
   dir: Dir;
 }
 
-/** A tuple's index entry: the hit, the tuple it was filed under, and the next entry in its hash bucket. */
-interface IndexSlot {
-  hit: CtHit;
-  proto: number;
-  src: number;
-  sport: number;
-  dst: number;
-  dport: number;
-  next: IndexSlot | null;
+/**
+ * A tuple's index entry, which is also the hit a lookup returns (entry and direction): one object
+ * per tuple filed, not two (filing was the largest allocator of the walk's conntrack). A lookup's
+ * caller reads the hit at once; nothing keeps it.
+ */
+class IndexSlot implements CtHit {
+  constructor(
+    public entry: CtEntry,
+    public dir: Dir,
+    readonly proto: number,
+    readonly src: number,
+    readonly sport: number,
+    readonly dst: number,
+    readonly dport: number,
+    public next: IndexSlot | null,
+  ) {}
 }
 
 // Tuples are hashed to an int32 (a Smi key) instead of being joined into a string key: building
@@ -122,50 +129,54 @@ export class CtTable {
           hashed = true;
         }
         for (let s: IndexSlot | null | undefined = t.index.get(key); s; s = s.next) {
-          if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
+          if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s;
         }
       } else if (t.slots !== null) {
         for (const s of t.slots) {
-          if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s.hit;
+          if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) return s;
         }
       }
     }
     return undefined;
   }
 
-  private file(t: Tuple, proto: number, hit: CtHit): void {
+  private file(t: Tuple, proto: number, entry: CtEntry, dir: Dir): void {
     if (this.index === null) {
       const slots = (this.slots ??= []);
-      // A tuple filed again replaces its earlier slot, as a map keyed by the tuple would.
+      // A tuple filed again replaces its earlier slot's hit, as a map keyed by the tuple would.
       for (const s of slots) {
         if (s.src === t.src && s.dst === t.dst && s.sport === t.sport && s.dport === t.dport && s.proto === proto) {
-          s.hit = hit;
+          s.entry = entry;
+          s.dir = dir;
           return;
         }
       }
       if (slots.length < SMALL_LAYER) {
-        slots.push({ hit, proto, src: t.src, sport: t.sport, dst: t.dst, dport: t.dport, next: null });
+        slots.push(new IndexSlot(entry, dir, proto, t.src, t.sport, t.dst, t.dport, null));
         return;
       }
-      // Grown: file the list into a hash map (oldest first, so a bucket's newest slot leads).
+      // Grown: file the list's slots into a hash map (oldest first, so a bucket's newest slot leads).
       this.index = new Map();
       this.slots = null;
-      for (const s of slots) this.fileHashed(s.src, s.sport, s.dst, s.dport, s.proto, s.hit);
+      for (const s of slots) this.fileHashed(s);
     }
-    this.fileHashed(t.src, t.sport, t.dst, t.dport, proto, hit);
+    this.fileHashed(new IndexSlot(entry, dir, proto, t.src, t.sport, t.dst, t.dport, null));
   }
 
-  private fileHashed(src: number, sport: number, dst: number, dport: number, proto: number, hit: CtHit): void {
+  /** Files a slot no other tuple of this layer has (in the list or the map) or replaces that one's hit. */
+  private fileHashed(slot: IndexSlot): void {
     const index = this.index!;
-    const key = tupleHash(proto, src, sport, dst, dport);
+    const key = tupleHash(slot.proto, slot.src, slot.sport, slot.dst, slot.dport);
     const first = index.get(key);
     for (let s: IndexSlot | null | undefined = first; s; s = s.next) {
-      if (s.src === src && s.dst === dst && s.sport === sport && s.dport === dport && s.proto === proto) {
-        s.hit = hit;
+      if (s.src === slot.src && s.dst === slot.dst && s.sport === slot.sport && s.dport === slot.dport && s.proto === slot.proto) {
+        s.entry = slot.entry;
+        s.dir = slot.dir;
         return;
       }
     }
-    index.set(key, { hit, proto, src, sport, dst, dport, next: first ?? null });
+    slot.next = first ?? null;
+    index.set(key, slot);
   }
 
   /** Is this reply tuple already taken (a NAT clash the kernel would avoid by picking another port)? */
@@ -175,8 +186,8 @@ export class CtTable {
 
   confirm(e: CtEntry): void {
     this.own.push(e);
-    this.file(e.orig, e.proto, { entry: e, dir: Dir.Orig });
-    this.file(e.reply, e.proto, { entry: e, dir: Dir.Reply });
+    this.file(e.orig, e.proto, e, Dir.Orig);
+    this.file(e.reply, e.proto, e, Dir.Reply);
   }
 
   /** The entry to change: itself if this layer owns it, else a copy that shadows the parent's. */
@@ -212,7 +223,8 @@ export class CtTable {
           base.confirm(e);
         } else if (hit.dir === Dir.Orig && sameReply(hit.entry, e) && hit.entry !== e) {
           // The same connection, changed by this branch (a reply seen): keep the newer state.
-          Object.assign(hit.entry, { seenReply: e.seenReply || hit.entry.seenReply, tcpState: e.tcpState });
+          hit.entry.seenReply = e.seenReply || hit.entry.seenReply;
+          hit.entry.tcpState = e.tcpState;
         }
       }
     }
