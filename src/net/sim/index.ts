@@ -16,7 +16,7 @@ import { fmtIp, parseIp } from "./addr.js";
 import { CtTable, formatEntry, stringHash } from "./conntrack.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
-import { NO_RECENT_LISTS, Path, type PathEvent, traceEvents } from "./path.js";
+import { type LazyEvent, NO_RECENT_LISTS, Path, traceEvents } from "./path.js";
 import { type DnsHook, displayName, Walk, type WalkHost } from "./walk.js";
 
 export { displayName } from "./walk.js";
@@ -58,7 +58,8 @@ class SimBranch {
   declare explanation: string;
   declare trace: ProbeBranch["trace"];
   declare dns?: ProbeBranch["dns"];
-  #raw: PathEvent[] | null;
+  /** The walk's newest event (the trace's events, made when read), until read or replaced. */
+  #raw: LazyEvent | null;
   #trace: ProbeBranch["trace"] | undefined = undefined;
   /** The sentence, or what makes it on first read (connected branches: rarely read). */
   #explanation: string | (() => string);
@@ -76,7 +77,7 @@ class SimBranch {
     this.#explanation = leaf.explanation;
     // Defined here, in the key order the branch has always had (JSON reports print it so).
     Object.defineProperty(this, "explanation", SimBranch.#explanationAccessor);
-    this.#raw = leaf.trace;
+    this.#raw = leaf.last;
     Object.defineProperty(this, "trace", SimBranch.#traceAccessor);
     if (leaf.dns) this.dns = leaf.dns;
   }
@@ -101,7 +102,7 @@ class SimBranch {
     get(this: SimBranch): ProbeBranch["trace"] {
       let t = this.#trace;
       if (t === undefined) {
-        t = this.#trace = traceEvents(this.#raw ?? []);
+        t = this.#trace = traceEvents(this.#raw);
         this.#raw = null;
       }
       return t;
@@ -314,12 +315,12 @@ export class SimNetwork {
       if (this.worlds.length > 1) for (const c of world.choices) path.choices.push(c.startsWith("earlier: ") ? c : `earlier: ${c}`);
       const walk = new Walk(this.hosts, this.segments, req, sock, this.opts.dns, this.opts.evaluate ?? runTable);
       if (!h.up) {
-        path.event({ phase: "request", host: h.name, kind: "drop", text: `${displayName(h.name)} is down` });
+        path.text({ phase: "request", host: h.name, kind: "drop", text: `${displayName(h.name)} is down` });
         path.result = "timeout";
         path.explanation = `${displayName(h.name)} is down and sends nothing`;
         walk.leaves.push(path);
       } else if (rt.kind === "unreachable") {
-        path.event({ phase: "request", host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${req.dst}` });
+        path.text({ phase: "request", host: h.name, kind: "route", text: `${displayName(h.name)}: no route to ${req.dst}` });
         path.result = "net-unreachable";
         path.explanation = `${displayName(h.name)} has no route to ${req.dst}, so its connect failed at once with ENETUNREACH`;
         walk.leaves.push(path);

@@ -270,7 +270,7 @@ export class Walk {
 
   /** The packet is gone: nothing comes back to the client, its connect (or recv) times out. */
   private lost(path: Path, host: string, text: string, explanation: string): void {
-    path.event({ phase: path.phase, host, kind: "drop", text });
+    path.text({ phase: path.phase, host, kind: "drop", text });
     this.finish(path, "timeout", "none", explanation);
   }
 
@@ -282,7 +282,7 @@ export class Walk {
     pkt.mark = 0;
     const rt = h.routes.lookup(pkt.dst);
     if (rt.kind === "unreachable") {
-      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
+      path.text({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
       if (this.isClientSocketPacket(h, pkt)) {
         this.finish(path, "net-unreachable", "none", `${this.clientName} has no route to ${fmtIp(pkt.dst)}, so its connect failed at once with ENETUNREACH`);
       } else {
@@ -308,7 +308,7 @@ export class Walk {
     if (pkt.dst !== dstBefore) {
       // ip_route_me_harder: the nat table changed the destination, route again.
       const rt2 = h.routes.lookup(pkt.dst);
-      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
+      path.text({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: reroute after DNAT to ${fmtIp(pkt.dst)}` });
       if (rt2.kind === "unreachable") {
         this.lost(path, h.name, `no route to ${fmtIp(pkt.dst)}`, `${h.displayName} has no route to ${fmtIp(pkt.dst)} after DNAT`);
         return;
@@ -378,7 +378,7 @@ export class Walk {
       hop.arpFor = nh;
     }
     if (!target) {
-      path.event({ phase: path.phase, host: h.name, kind: "interface", text: `${h.displayName}: no ARP answer for ${fmtIp(nh)} on ${hop.dev.name}` });
+      path.text({ phase: path.phase, host: h.name, kind: "interface", text: `${h.displayName}: no ARP answer for ${fmtIp(nh)} on ${hop.dev.name}` });
       if (pkt.localOrigin === h.name) {
         if (this.isClientSocketPacket(h, pkt)) {
           this.finish(path, "host-unreachable", "none", `nobody answered ${this.clientName}'s ARP for ${fmtIp(nh)} on ${hop.dev.name}, so its connect failed with EHOSTUNREACH`);
@@ -450,7 +450,7 @@ export class Walk {
           this.icmpError(wh, pkt, path, "host-unreachable", `nobody answered ${h.displayName}'s ARP for ${fmtIp(hop.gw || pkt.dst)} on ${br.name}`);
           return;
         }
-        path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
+        path.text({ phase: path.phase, host: h.name, kind: "bridge", text: `${h.displayName}: ${fmtIp(pkt.dst)} is out of ${br.name} again: bridged DNAT to port ${target.rx.name}` });
         return this.bridgeForward(wh, br, port, target.rx, target.owner, pkt, path, brNf);
       }
       return this.ipReceive(wh, br.dev, pkt, path, true);
@@ -468,7 +468,7 @@ export class Walk {
     const h = wh.host;
     if (outPort === inPort && !inPort.hairpin) {
       const blocked = `${h.displayName}'s bridge ${br.name} would have to send the packet to ${fmtIp(pkt.dst)} back out ${inPort.name}, the port it came in on, and hairpin_mode is off on that port`;
-      path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name}: ${inPort.name} hairpin_mode=0, not sent back out the port it came in on` });
+      path.text({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name}: ${inPort.name} hairpin_mode=0, not sent back out the port it came in on` });
       if (br.promisc && brNf) return this.promiscCopy(wh, br, pkt, path, blocked);
       const how = brNf ? " (with br_netfilter the DNATed packet is bridged, not routed)" : "";
       this.finishDropped(path, h.name, `bridge ${br.name}: hairpin refused`, `${blocked}${how}`);
@@ -499,7 +499,7 @@ export class Walk {
    */
   private promiscCopy(wh: WalkHost, br: SimBridge, pkt: Packet, path: Path, blocked: string): void {
     const h = wh.host;
-    path.event({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name} is promiscuous: a copy goes up to ${h.displayName}'s IP stack with its conntrack reset (INVALID)` });
+    path.text({ phase: path.phase, host: h.name, kind: "bridge", text: `${br.name} is promiscuous: a copy goes up to ${h.displayName}'s IP stack with its conntrack reset (INVALID)` });
     pkt.ct = null;
     pkt.ctNew = false;
     pkt.ctState = CT.INVALID;
@@ -553,7 +553,7 @@ export class Walk {
       return;
     }
     if (rt.kind === "unreachable") {
-      path.event({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
+      path.text({ phase: path.phase, host: h.name, kind: "route", text: `${h.displayName}: no route to ${fmtIp(pkt.dst)}` });
       return this.icmpError(wh, pkt, path, "net-unreachable", `${h.displayName} has no route to ${fmtIp(pkt.dst)}${this.notCapturedNote(path, pkt)}`);
     }
     this.forEachHop(wh, rt.route.hops, pkt, path, HOP_FORWARD, dev);
@@ -648,7 +648,7 @@ export class Walk {
       // tcp_new: only a SYN (or, with nf_conntrack_tcp_loose, an ACK) may start a connection.
       pkt.ct = null;
       pkt.ctState = CT.INVALID;
-      path.event({ phase: path.phase, host: h.name, kind: "conntrack", text: `${h.displayName} conntrack: ${describe(pkt)} belongs to no connection: INVALID` });
+      path.text({ phase: path.phase, host: h.name, kind: "conntrack", text: `${h.displayName} conntrack: ${describe(pkt)} belongs to no connection: INVALID` });
       return;
     }
     pkt.ct = newEntry(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport);
@@ -822,7 +822,7 @@ export class Walk {
     const where = b.verdict === "DROP" || b.verdict === "REJECT" ? (last ? `${last.chain}: ${ruleReason(last.text)}` : `${table} ${hook}`) : "";
     if (b.verdict === "DROP") {
       const text = `dropped on ${h.displayName} by ${where}`;
-      path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
+      path.text({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
       this.finish(path, "timeout", "none", text);
       if (onDrop) onDrop(path, where);
       return false;
@@ -830,7 +830,7 @@ export class Walk {
     if (b.verdict === "REJECT") {
       const how = b.rejectWith ?? "icmp-port-unreachable";
       const text = `rejected on ${h.displayName} by ${where} (${how})`;
-      path.event({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
+      path.text({ phase: path.phase, host: h.name, kind: "drop", text, table, chain: last?.chain, hook, rule: last?.text });
       this.reject(wh, pkt, path, how, text);
       return false;
     }
@@ -890,7 +890,7 @@ export class Walk {
     if (how === "tcp-reset" && pkt.proto === PROTO_TCP) {
       const rst = this.replyPacket(pkt, "RST");
       this.attach(rst, pkt);
-      path.event({ phase: "error", host: wh.host.name, kind: "reply", text: `${wh.host.displayName} sends ${describe(rst)} (REJECT --reject-with tcp-reset)` });
+      path.text({ phase: "error", host: wh.host.name, kind: "reply", text: `${wh.host.displayName} sends ${describe(rst)} (REJECT --reject-with tcp-reset)` });
       path.phase = "error";
       this.output(wh, rst, path);
       return;
@@ -936,7 +936,7 @@ export class Walk {
       localOrigin: null,
     };
     this.attach(err, pkt);
-    path.event({ phase: "error", host: h.name, kind: "icmp", text: `${why}: ${h.displayName} sends ${describe(err)}` });
+    path.text({ phase: "error", host: h.name, kind: "icmp", text: `${why}: ${h.displayName} sends ${describe(err)}` });
     path.errorCause = why;
     path.phase = "error";
     this.output(wh, err, path);
@@ -1016,7 +1016,7 @@ export class Walk {
       path.server = h.name;
       if (!l) {
         const rst = this.replyPacket(pkt, "RST");
-        path.event({ phase: "reply", host: h.name, kind: "reply", text: `${name}: nothing listens on TCP ${fmtEp(pkt.dst, pkt.dport)}, answers ${describe(rst)}` });
+        path.text({ phase: "reply", host: h.name, kind: "reply", text: `${name}: nothing listens on TCP ${fmtEp(pkt.dst, pkt.dport)}, answers ${describe(rst)}` });
         path.errorCause = `nothing listens on ${name} TCP ${fmtEp(pkt.dst, pkt.dport)}${this.noDnatNote(path)}`;
         this.output(wh, rst, path);
         return;
@@ -1062,7 +1062,7 @@ export class Walk {
         path.sourceSeen = null;
       }
       if (pkt.proto === PROTO_TCP && pkt.flags === "SYN-ACK") {
-        path.event({ phase: path.phase, host: h.name, kind: "reply", text: `${this.clientName} has no connection to ${fmtEp(pkt.src, pkt.sport)}: answers RST` });
+        path.text({ phase: path.phase, host: h.name, kind: "reply", text: `${this.clientName} has no connection to ${fmtEp(pkt.src, pkt.sport)}: answers RST` });
         this.finish(path, "timeout", "syn-ack", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName} answered RST and its connect timed out`, from);
       } else {
         this.finish(path, "timeout", pkt.proto === PROTO_UDP ? "udp-reply" : "rst", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName}'s socket ignored it and timed out`, from);

@@ -138,6 +138,21 @@ describe("a branch's trace", () => {
     expect(getters.every((g) => typeof g === "function" && g === getters[0])).toBe(true);
   });
 
+  it("keeps the events before a fork in both branches, in order, and each branch's after it as its own", () => {
+    const [b1, b2] = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
+    const t1 = b1!.trace.map((e) => e.text);
+    const t2 = b2!.trace.map((e) => e.text);
+    let shared = 0;
+    while (shared < t1.length && t1[shared] === t2[shared]) shared++;
+    // c sends, routes, crosses to r; r routes: up to the ECMP choice, the same events.
+    expect(shared).toBeGreaterThan(2);
+    expect(t1[0]).toMatch(/^c sends TCP SYN/);
+    expect(t1.slice(shared).some((t) => t.includes("s1"))).toBe(true);
+    expect(t2.slice(shared).some((t) => t.includes("s2"))).toBe(true);
+    expect(t1.slice(shared).some((t) => t.includes("s2"))).toBe(false);
+    expect(t1.at(-1)).toMatch(/^c receives TCP SYN-ACK/);
+  });
+
   it("can be replaced (the executor empties a passing step's) and stays replaced", () => {
     const [b1, b2] = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "c", dst: "10.9.9.9", dport: 80 }).branches;
     b1!.trace = [];
