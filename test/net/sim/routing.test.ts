@@ -26,6 +26,20 @@ describe("addresses", () => {
   });
 });
 
+describe("a host's own addresses", () => {
+  it("are local, whether the host has a few (a list) or many (a set), and nothing else is but 127/8", () => {
+    for (const n of [1, 3, 8, 9, 40]) {
+      const addrs = Array.from({ length: n }, (_, i) => ({ ip: `192.168.${i}.${200 + (i % 50)}`, prefix: 24 }));
+      const h = new SimHost(base({ interfaces: [{ name: "eth0", segment: "lan", addrs: addrs.slice(0, 1) }, { name: "eth1", segment: "lan2", addrs: addrs.slice(1) }] }));
+      for (const a of addrs) expect(h.isLocal(ip(a.ip))).toBe(true);
+      expect(h.isLocal(ip("127.0.0.53"))).toBe(true);
+      expect(h.isLocal(ip("192.168.0.1"))).toBe(false);
+      expect(h.isLocal(ip("10.0.0.1"))).toBe(false);
+      expect(h.addrType(ip(addrs[n - 1]!.ip))).toBe("LOCAL");
+    }
+  });
+});
+
 describe("routing", () => {
   const host = new SimHost(
     base({
