@@ -17,7 +17,7 @@ import { CtTable, formatEntry, stringHash } from "./conntrack.js";
 import { SimHost } from "./host.js";
 import { Segments } from "./l2.js";
 import { type LazyEvent, NO_RECENT_LISTS, Path, traceEvents } from "./path.js";
-import { type DnsHook, displayName, Walk, type WalkHost } from "./walk.js";
+import { type DnsHook, displayName, hookTables, Walk, type WalkHost } from "./walk.js";
 
 export { displayName } from "./walk.js";
 
@@ -286,7 +286,7 @@ export class SimNetwork {
       const ctx = new HostMatchContext(host);
       // A seam's evaluator (tests, benches) sees every table run: no memo then.
       const memo = ruleset !== null && opts.evaluate === undefined ? evalMemoFor(host, ruleset) : null;
-      this.hosts.set(host.name, { host, ruleset, iptables, ctx, memo });
+      this.hosts.set(host.name, { host, ruleset, iptables, ctx, memo, tables: hookTables(ruleset) });
       if (ruleset) this.ctBase.set(host.name, new CtTable(null));
     }
   }

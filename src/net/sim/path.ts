@@ -17,8 +17,12 @@ import { type CtEntry, CtTable } from "./conntrack.js";
  * arrays' growth and the forks' copies were ≈ 10 MB of a 100-file run's allocation).
  */
 export abstract class LazyEvent {
-  /** The event before this one on its path (set once, when the path records it). */
-  prev: LazyEvent | null = null;
+  /**
+   * The event before this one on its path. Each subclass's constructor records the event on its
+   * path (a store in one place for all of them, or an initializer here, met events of eight
+   * shapes: the initializer was most of the walk's time).
+   */
+  declare prev: LazyEvent | null;
 
   /** Appends the TraceEvents this stands for. */
   abstract expand(out: TraceEvent[]): void;
@@ -26,8 +30,10 @@ export abstract class LazyEvent {
 
 /** An event made whole when it happened (a drop, an error: rare, and read when they happen). */
 export class TextEvent extends LazyEvent {
-  constructor(readonly event: TraceEvent) {
+  constructor(path: Path, readonly event: TraceEvent) {
     super();
+    this.prev = path.last;
+    path.last = this;
   }
 
   expand(out: TraceEvent[]): void {
@@ -38,6 +44,7 @@ export class TextEvent extends LazyEvent {
 /** The rules (and policy) the packet met in one table at one hook: most of a trace is these. */
 export class StepsEvent extends LazyEvent {
   constructor(
+    path: Path,
     readonly phase: TracePhase,
     readonly host: string,
     readonly hostDisplay: string,
@@ -46,6 +53,8 @@ export class StepsEvent extends LazyEvent {
     readonly steps: readonly RuleStep[],
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
   }
 
   expand(out: TraceEvent[]): void {
@@ -83,6 +92,7 @@ export class CtEvent extends LazyEvent {
   private readonly rdp: number;
 
   constructor(
+    path: Path,
     readonly phase: TracePhase,
     readonly host: string,
     readonly hostDisplay: string,
@@ -91,6 +101,8 @@ export class CtEvent extends LazyEvent {
     e: CtEntry,
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
     const o = e.orig;
     const r = e.reply;
     this.os = o.src;
@@ -126,14 +138,20 @@ export class PacketEvent extends LazyEvent implements PacketHead {
   readonly inner: Packet["inner"];
 
   constructor(
+    path: Path,
     readonly phase: TracePhase,
     readonly host: string,
     readonly kind: TraceEvent["kind"],
     readonly lead: string,
     pkt: Packet,
     readonly tail: string = "",
+    /** An endpoint printed between `lead` and ", answers " and the packet (a server accepting from it); port -1: none. */
+    readonly peerIp: number = 0,
+    readonly peerPort: number = -1,
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
     this.proto = pkt.proto;
     this.flags = pkt.flags;
     this.src = pkt.src;
@@ -145,7 +163,8 @@ export class PacketEvent extends LazyEvent implements PacketHead {
   }
 
   expand(out: TraceEvent[]): void {
-    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${describe(this)}${this.tail}` });
+    const peer = this.peerPort >= 0 ? `${fmtEp(this.peerIp, this.peerPort)}, answers ` : "";
+    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${peer}${describe(this)}${this.tail}` });
   }
 }
 
@@ -155,6 +174,7 @@ export class PacketEvent extends LazyEvent implements PacketHead {
  */
 export class RouteEvent extends LazyEvent {
   constructor(
+    path: Path,
     readonly phase: TracePhase,
     readonly host: string,
     readonly hostDisplay: string,
@@ -165,6 +185,8 @@ export class RouteEvent extends LazyEvent {
     readonly dev: string | null,
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
   }
 
   expand(out: TraceEvent[]): void {
@@ -183,6 +205,7 @@ export class RouteEvent extends LazyEvent {
  */
 export class HopEvent extends LazyEvent {
   constructor(
+    path: Path,
     readonly phase: TracePhase,
     readonly host: string,
     readonly kind: "interface" | "bridge",
@@ -194,6 +217,8 @@ export class HopEvent extends LazyEvent {
     readonly peerDev: string,
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
   }
 
   expand(out: TraceEvent[]): void {
@@ -208,6 +233,7 @@ export class HopEvent extends LazyEvent {
 /** A frame entering a bridge: "<host>: <bridge> receives on port <port>[ (br_netfilter: ...)]". */
 export class BridgeInEvent extends LazyEvent {
   constructor(
+    path: Path,
     readonly phase: TracePhase,
     readonly host: string,
     readonly hostDisplay: string,
@@ -216,6 +242,8 @@ export class BridgeInEvent extends LazyEvent {
     readonly brNf: boolean,
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
   }
 
   expand(out: TraceEvent[]): void {
@@ -240,6 +268,7 @@ export function traceEvents(last: LazyEvent | null): TraceEvent[] {
  */
 export class NatRecord extends LazyEvent {
   constructor(
+    path: Path,
     readonly host: string,
     readonly phase: TracePhase,
     readonly kind: "DNAT" | "SNAT",
@@ -259,6 +288,8 @@ export class NatRecord extends LazyEvent {
     readonly randomFully = false,
   ) {
     super();
+    this.prev = path.last;
+    path.last = this;
   }
 
   get before(): string {
@@ -411,14 +442,8 @@ export class Path {
     return child;
   }
 
-  /** Records an event (each event is recorded on one path only). */
-  event(e: LazyEvent): void {
-    e.prev = this.last;
-    this.last = e;
-  }
-
-  /** Records an event made whole now. */
+  /** Records an event made whole now (the LazyEvents record themselves). */
   text(e: TraceEvent): void {
-    this.event(new TextEvent(e));
+    new TextEvent(this, e);
   }
 }

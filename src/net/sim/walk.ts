@@ -29,6 +29,8 @@ export interface WalkHost {
   ctx: MatchContext & { ctstate: number; now: number };
   /** The host's remembered table runs (null: every table runs through `evaluate`). */
   memo: EvalMemo | null;
+  /** hookTables(ruleset). */
+  tables: HookTables;
 }
 
 export interface Socket {
@@ -42,11 +44,48 @@ export interface Socket {
 
 export type DnsHook = (query: { name: string; type: "A" | "CNAME" | "ANY" }, clientIp: string) => ProbeBranch["dns"];
 
-const PRE_TABLES: TableName[] = ["raw", "mangle", "nat"];
-const OUT_TABLES: TableName[] = ["raw", "mangle", "nat", "filter"];
-const IN_TABLES: TableName[] = ["mangle", "filter", "nat"];
-const FWD_TABLES: TableName[] = ["mangle", "filter"];
-const POST_TABLES: TableName[] = ["mangle", "nat"];
+/** The tables each hook runs, in order, as a host's ruleset has them (see hookTables). */
+export interface HookTables {
+  pre: TableName[];
+  out: TableName[];
+  in: TableName[];
+  fwd: TableName[];
+  post: TableName[];
+  /** INPUT of a packet looped back on the host itself. */
+  loopbackIn: TableName[];
+  /** POSTROUTING of a promiscuous bridge's copy (untracked: no nat). */
+  promiscPost: TableName[];
+}
+
+const ALL_HOOK_TABLES: HookTables = {
+  pre: ["raw", "mangle", "nat"],
+  out: ["raw", "mangle", "nat", "filter"],
+  in: ["mangle", "filter", "nat"],
+  fwd: ["mangle", "filter"],
+  post: ["mangle", "nat"],
+  loopbackIn: ["mangle", "filter"],
+  promiscPost: ["mangle"],
+};
+const hookTablesOf = new WeakMap<Ruleset, HookTables>();
+
+/**
+ * The tables each hook runs on a host with these rules: a table the ruleset lacks accepts the
+ * packet untouched, with no trace, so it is left out (kube-proxy nodes have no raw or mangle
+ * table: about half of a probe's tables; asking the ruleset at every hook was a sixth of the
+ * walk's table-running time). Not so nat: a missing nat table still decides a null binding
+ * (applyBranch), so it is always in.
+ */
+export function hookTables(ruleset: Ruleset | null): HookTables {
+  if (ruleset === null) return ALL_HOOK_TABLES;
+  let lists = hookTablesOf.get(ruleset);
+  if (!lists) {
+    const has = (l: TableName[]): TableName[] => l.filter((t) => t === "nat" || ruleset.tables.has(t));
+    const a = ALL_HOOK_TABLES;
+    lists = { pre: has(a.pre), out: has(a.out), in: has(a.in), fwd: has(a.fwd), post: has(a.post), loopbackIn: has(a.loopbackIn), promiscPost: has(a.promiscPost) };
+    hookTablesOf.set(ruleset, lists);
+  }
+  return lists;
+}
 const DEFAULT_TTL = 64;
 const HOOKS: HookName[] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
 /** The words of a conntrack lookup's event, per hook (made once, not per packet). */
@@ -214,8 +253,6 @@ const HOP_POSTROUTING = 1;
 /** Forwarding a packet received on `dev`. */
 const HOP_FORWARD = 2;
 
-const LOOPBACK_IN_TABLES: TableName[] = ["mangle", "filter"];
-const PROMISC_POST_TABLES: TableName[] = ["mangle"];
 
 export class Walk {
   readonly leaves: Path[] = [];
@@ -256,7 +293,7 @@ export class Walk {
       ctAttached: false,
       localOrigin: null,
     };
-    path.event(new PacketEvent("request", wh.host.name, "send", `${wh.host.displayName} sends `, pkt));
+    new PacketEvent(path, "request", wh.host.name, "send", `${wh.host.displayName} sends `, pkt);
     this.output(wh, pkt, path);
   }
 
@@ -296,11 +333,11 @@ export class Walk {
 
   private outputHop(wh: WalkHost, hop: NextHop | null, pkt: Packet, path: Path): void {
     const h = wh.host;
-    path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, hop ? hop.gw : 0, hop ? hop.dev.name : null));
+    new RouteEvent(path, path.phase, h.name, h.displayName, false, pkt.dst, hop ? hop.gw : 0, hop ? hop.dev.name : null);
     const outName = hop ? hop.dev.name : "lo";
     this.conntrackIn(wh, pkt, path, "OUTPUT");
     // OUTPUT's nat can only DNAT (SNAT and MASQUERADE are refused there at load), which reads no hop.
-    this.tables(wh, "OUTPUT", OUT_TABLES, null, outName, pkt, path, THEN_OUTPUT, hop, null, null, pkt.dst, null, 0);
+    this.tables(wh, "OUTPUT", wh.tables.out, null, outName, pkt, path, THEN_OUTPUT, hop, null, null, pkt.dst, null, 0);
   }
 
   private afterOutput(wh: WalkHost, hop: NextHop | null, dstBefore: number, pkt: Packet, path: Path): void {
@@ -322,11 +359,11 @@ export class Walk {
 
   /** Loopback delivery: POSTROUTING out of lo, then INPUT (PREROUTING's nat has nothing left to do). */
   private outputLocal(wh: WalkHost, pkt: Packet, path: Path): void {
-    this.tables(wh, "POSTROUTING", POST_TABLES, null, "lo", pkt, path, THEN_LOOPBACK_IN, null, null, null, 0, null, 0);
+    this.tables(wh, "POSTROUTING", wh.tables.post, null, "lo", pkt, path, THEN_LOOPBACK_IN, null, null, null, 0, null, 0);
   }
 
   private postrouting(wh: WalkHost, hop: NextHop, pkt: Packet, path: Path): void {
-    this.tables(wh, "POSTROUTING", POST_TABLES, null, hop.dev.name, pkt, path, THEN_TRANSMIT, hop, null, null, 0, null, 0);
+    this.tables(wh, "POSTROUTING", wh.tables.post, null, hop.dev.name, pkt, path, THEN_TRANSMIT, hop, null, null, 0, null, 0);
   }
 
   /** What follows a hook's tables (see THEN_*), for the packet on this path. */
@@ -335,7 +372,7 @@ export class Walk {
       case THEN_OUTPUT:
         return this.afterOutput(wh, hop, n, pkt, path);
       case THEN_LOOPBACK_IN:
-        return this.tables(wh, "INPUT", LOOPBACK_IN_TABLES, "lo", null, pkt, path, THEN_SOCKET, null, null, null, 0, null, 0);
+        return this.tables(wh, "INPUT", wh.tables.loopbackIn, "lo", null, pkt, path, THEN_SOCKET, null, null, null, 0, null, 0);
       case THEN_SOCKET:
         this.confirm(wh, pkt, path);
         return this.socket(wh, pkt, path);
@@ -346,7 +383,7 @@ export class Walk {
         return this.afterBridgePre(wh, dev!, owner!, pkt, path, true, n);
       case THEN_BRIDGE_FORWARD: {
         const br = dev!.port!;
-        return this.tables(wh, "POSTROUTING", POST_TABLES, null, br.name, pkt, path, THEN_BRIDGE_OUT, br.hop, dev, owner, 0, null, 0);
+        return this.tables(wh, "POSTROUTING", wh.tables.post, null, br.name, pkt, path, THEN_BRIDGE_OUT, br.hop, dev, owner, 0, null, 0);
       }
       case THEN_BRIDGE_OUT:
         this.confirm(wh, pkt, path);
@@ -357,7 +394,7 @@ export class Walk {
         return this.postrouting(wh, hop!, pkt, path);
       case THEN_PROMISC_POSTROUTING:
         // Untracked: POSTROUTING's nat table is not consulted, so nothing masquerades the copy.
-        return this.tables(wh, "POSTROUTING", PROMISC_POST_TABLES, null, hop!.dev.name, pkt, path, THEN_PROMISC_TRANSMIT, hop, null, null, 0, null, 0);
+        return this.tables(wh, "POSTROUTING", wh.tables.promiscPost, null, hop!.dev.name, pkt, path, THEN_PROMISC_TRANSMIT, hop, null, null, 0, null, 0);
       case THEN_PROMISC_TRANSMIT:
         return this.transmit(wh, hop!, pkt, path);
     }
@@ -393,7 +430,7 @@ export class Walk {
     }
     // Out of a bridge device: the bridge forwards the frame to the port the owner sits behind.
     const rx = hop.dev.bridge ? target.owner : target.rx;
-    path.event(new HopEvent(path.phase, h.name, "interface", h.displayName, hop.dev.name, hop.dev.bridge ? target.rx.name : null, rx.host.displayName, rx.name));
+    new HopEvent(path, path.phase, h.name, "interface", h.displayName, hop.dev.name, hop.dev.bridge ? target.rx.name : null, rx.host.displayName, rx.name);
     const q = pkt;
     q.localOrigin = null;
     this.receive(rx, target.owner, q, path);
@@ -422,12 +459,12 @@ export class Walk {
   private bridgeIn(wh: WalkHost, br: SimBridge, port: SimIface, owner: SimIface, pkt: Packet, path: Path): void {
     const h = wh.host;
     const brNf = h.sysctls.bridgeNfCallIptables && wh.ruleset !== null;
-    path.event(new BridgeInEvent(path.phase, h.name, h.displayName, br.name, port.name, brNf));
+    new BridgeInEvent(path, path.phase, h.name, h.displayName, br.name, port.name, brNf);
     if (brNf) {
       // The destination before conntrack's translation too: either makes the bridge ask routing.
       const dstBefore = pkt.dst;
       this.conntrackIn(wh, pkt, path, "PREROUTING");
-      this.tables(wh, "PREROUTING", PRE_TABLES, br.name, null, pkt, path, THEN_BRIDGE_PRE, null, port, owner, dstBefore, null, 0);
+      this.tables(wh, "PREROUTING", wh.tables.pre, br.name, null, pkt, path, THEN_BRIDGE_PRE, null, port, owner, dstBefore, null, 0);
     } else {
       this.afterBridgePre(wh, port, owner, pkt, path, false, pkt.dst);
     }
@@ -476,7 +513,7 @@ export class Walk {
     }
     if (!brNf) return this.bridgeDeliver(wh, outPort, owner, pkt, path);
     // br_netfilter: bridged IPv4 passes FORWARD and POSTROUTING with the bridge as in/out device.
-    this.tables(wh, "FORWARD", FWD_TABLES, br.name, br.name, pkt, path, THEN_BRIDGE_FORWARD, null, outPort, owner, 0, null, 0);
+    this.tables(wh, "FORWARD", wh.tables.fwd, br.name, br.name, pkt, path, THEN_BRIDGE_FORWARD, null, outPort, owner, 0, null, 0);
   }
 
   /** The bridge sends the frame out of port `outPort` to `owner`'s interface behind it. */
@@ -488,7 +525,7 @@ export class Walk {
       this.lost(path, h.name, `${br.name}: nothing behind ${outPort.name}`, `${h.displayName}'s bridge ${br.name} found nothing behind ${outPort.name}`);
       return;
     }
-    path.event(new HopEvent(path.phase, h.name, "bridge", h.displayName, br.name, outPort.name, peer.host.displayName, peer.name));
+    new HopEvent(path, path.phase, h.name, "bridge", h.displayName, br.name, outPort.name, peer.host.displayName, peer.name);
     this.receive(peer, owner, pkt, path);
   }
 
@@ -509,7 +546,7 @@ export class Walk {
       return;
     }
     const hop = rt.route.hops[0]!;
-    this.tables(wh, "FORWARD", FWD_TABLES, br.name, hop.dev.name, pkt, path, THEN_PROMISC_POSTROUTING, hop, null, null, 0, (dropPath, where) => {
+    this.tables(wh, "FORWARD", wh.tables.fwd, br.name, hop.dev.name, pkt, path, THEN_PROMISC_POSTROUTING, hop, null, null, 0, (dropPath, where) => {
       dropPath.explanation = `${blocked}; ${br.name} is promiscuous, but the copy passed up has its conntrack reset, reached FORWARD as INVALID and was dropped by ${where}`;
     }, 0);
   }
@@ -519,7 +556,7 @@ export class Walk {
   private ipReceive(wh: WalkHost, dev: SimIface, pkt: Packet, path: Path, preDone: boolean): void {
     if (preDone || wh.ruleset === null) return this.route(wh, dev, pkt, path);
     this.conntrackIn(wh, pkt, path, "PREROUTING");
-    this.tables(wh, "PREROUTING", PRE_TABLES, dev.name, null, pkt, path, THEN_ROUTE, null, dev, null, 0, null, 0);
+    this.tables(wh, "PREROUTING", wh.tables.pre, dev.name, null, pkt, path, THEN_ROUTE, null, dev, null, 0, null, 0);
   }
 
   /** Routing of a packet received on `dev`: martians, rp_filter, then local delivery or forwarding. */
@@ -545,8 +582,8 @@ export class Walk {
     }
     const rt = h.routes.lookup(pkt.dst);
     if (rt.kind === "local") {
-      path.event(new RouteEvent(path.phase, h.name, h.displayName, false, pkt.dst, 0, null));
-      return this.tables(wh, "INPUT", IN_TABLES, dev.name, null, pkt, path, THEN_SOCKET, null, null, null, 0, null, 0);
+      new RouteEvent(path, path.phase, h.name, h.displayName, false, pkt.dst, 0, null);
+      return this.tables(wh, "INPUT", wh.tables.in, dev.name, null, pkt, path, THEN_SOCKET, null, null, null, 0, null, 0);
     }
     if (!h.sysctls.ipForward) {
       this.lost(path, h.name, `not forwarding (ip_forward=0)`, `${h.displayName} does not forward (ip_forward=0) and dropped the packet to ${fmtIp(pkt.dst)}`);
@@ -561,7 +598,7 @@ export class Walk {
 
   private forwardHop(wh: WalkHost, dev: SimIface, hop: NextHop, pkt: Packet, path: Path): void {
     const h = wh.host;
-    path.event(new RouteEvent(path.phase, h.name, h.displayName, true, pkt.dst, hop.gw, hop.dev.name));
+    new RouteEvent(path, path.phase, h.name, h.displayName, true, pkt.dst, hop.gw, hop.dev.name);
     if (pkt.ttl <= 1) {
       const loop = [...new Set(path.forwarders)].map(displayName);
       const where = loop.length > 1 ? `looped between ${loop.join(" and ")} until its TTL ran out on ${h.displayName}` : `ran out of TTL on ${h.displayName}`;
@@ -569,7 +606,7 @@ export class Walk {
     }
     if (path.phase === "request") path.forwarders.push(h.name);
     pkt.ttl--;
-    this.tables(wh, "FORWARD", FWD_TABLES, dev.name, hop.dev.name, pkt, path, THEN_POSTROUTING, hop, null, null, 0, null, 0);
+    this.tables(wh, "FORWARD", wh.tables.fwd, dev.name, hop.dev.name, pkt, path, THEN_POSTROUTING, hop, null, null, 0, null, 0);
   }
 
   private rpFilterOk(h: SimHost, dev: SimIface, src: number): boolean {
@@ -621,7 +658,7 @@ export class Walk {
       pkt.ct = hit.entry;
       pkt.ctDir = hit.dir;
       pkt.ctState = CT.RELATED | this.natBits(hit.entry);
-      path.event(new CtEvent(path.phase, h.name, h.displayName, "conntrack: RELATED to", hit.entry));
+      new CtEvent(path, path.phase, h.name, h.displayName, "conntrack: RELATED to", hit.entry);
       this.dstManip(pkt);
       return;
     }
@@ -640,7 +677,7 @@ export class Walk {
       pkt.ct = e;
       pkt.ctNew = false;
       pkt.ctState |= this.natBits(e);
-      path.event(new CtEvent(path.phase, h.name, h.displayName, (hit.dir === Dir.Reply ? CT_REPLY_OF : CT_ORIGINAL_OF)[hook], e));
+      new CtEvent(path, path.phase, h.name, h.displayName, (hit.dir === Dir.Reply ? CT_REPLY_OF : CT_ORIGINAL_OF)[hook], e);
       this.dstManip(pkt);
       return;
     }
@@ -708,7 +745,7 @@ export class Walk {
     e.srcManipDone = true;
     path.ct(wh.host.name).confirm(e);
     pkt.ctNew = false;
-    path.event(new CtEvent(path.phase, wh.host.name, wh.host.displayName, "conntrack confirms", e));
+    new CtEvent(path, path.phase, wh.host.name, wh.host.displayName, "conntrack confirms", e);
   }
 
   // ---------------------------------------------------------------- netfilter tables
@@ -738,18 +775,14 @@ export class Walk {
     if (i === 0 && srcSide && pkt.ct && !pkt.ctNew) this.srcManip(pkt);
     const ruleset = wh.ruleset;
     if (ruleset === null) return this.then(then, wh, hop, dev, owner, n, pkt, path);
-    // Tables that have nothing to do for this packet are passed over:
-    // - nat sees only a connection's first packet, once per manip (src or dst) type;
-    // - a table the ruleset lacks accepts the packet untouched, with no trace (kube-proxy nodes
-    //   have no raw or mangle table: about half of a probe's tables). Not so for nat: a missing
-    //   nat table still decides a null binding (applyBranch).
+    // The nat table sees only a connection's first packet, once per manip (src or dst) type
+    // (the host's lists hold only the tables its ruleset has, and nat: see hookTables).
     let table: TableName | undefined;
     for (; i < tables.length; i++) {
       table = tables[i]!;
-      if (table === "nat") {
-        const ct = pkt.ct;
-        if (ct && pkt.ctNew && !(srcSide ? ct.srcManipDone : ct.dstManipDone)) break;
-      } else if (ruleset.tables.has(table)) break;
+      if (table !== "nat") break;
+      const ct = pkt.ct;
+      if (ct && pkt.ctNew && !(srcSide ? ct.srcManipDone : ct.dstManipDone)) break;
     }
     if (i >= tables.length || table === undefined) return this.then(then, wh, hop, dev, owner, n, pkt, path);
     // One view per walk, refilled per table: the interpreter reads it only during the call (a
@@ -801,7 +834,7 @@ export class Walk {
   private applyBranch(wh: WalkHost, hook: HookName, table: TableName, b: EvalBranch, pkt: Packet, path: Path, hop: NextHop | null, onDrop: ((path: Path, where: string) => void) | null): boolean {
     const h = wh.host;
     // One event for the table's whole run (EvalBranch.steps is never changed after evaluation).
-    if (b.steps.length > 0) path.event(new StepsEvent(path.phase, h.name, h.displayName, table, hook, b.steps));
+    if (b.steps.length > 0) new StepsEvent(path, path.phase, h.name, h.displayName, table, hook, b.steps);
     if ((b.mark & 0x4000) !== 0 && (pkt.mark & 0x4000) === 0 && path.phase === "request") {
       path.marked.push(h.name);
       const by = markingJump(b);
@@ -856,9 +889,8 @@ export class Walk {
       e.dnat = e.orig.dst !== pkt.dst || e.orig.dport !== pkt.dport;
       e.dstManipDone = true;
       pkt.ctState |= CT.DNAT;
-      const rec = new NatRecord(h.name, path.phase, "DNAT", chain, h.displayName, hook, "DNAT", beforeIp, beforePort, pkt.dst, pkt.dport, null);
+      const rec = new NatRecord(path, h.name, path.phase, "DNAT", chain, h.displayName, hook, "DNAT", beforeIp, beforePort, pkt.dst, pkt.dport, null);
       path.nat.push(rec);
-      path.event(rec);
       return;
     }
     let src: number;
@@ -879,9 +911,8 @@ export class Walk {
     e.snat = e.orig.src !== src || e.orig.sport !== sport;
     e.srcManipDone = true;
     if (path.phase === "request") path.masqueraded = true;
-    const rec = new NatRecord(h.name, path.phase, "SNAT", chain, h.displayName, hook, nat.kind, beforeIp, beforePort, src, sport, hop ? hop.dev.name : null, nat.randomFully);
+    const rec = new NatRecord(path, h.name, path.phase, "SNAT", chain, h.displayName, hook, nat.kind, beforeIp, beforePort, src, sport, hop ? hop.dev.name : null, nat.randomFully);
     path.nat.push(rec);
-    path.event(rec);
   }
 
   // ---------------------------------------------------------------- errors sent back
@@ -989,7 +1020,7 @@ export class Walk {
     if (pkt.icmp && pkt.inner) {
       const i = pkt.inner;
       const ours = toClient && i.src === s.lip && i.sport === s.lport && i.dst === s.rip && i.dport === s.rport && i.proto === s.proto;
-      path.event(new PacketEvent(path.phase, h.name, "deliver", `${name} receives `, pkt));
+      new PacketEvent(path, path.phase, h.name, "deliver", `${name} receives `, pkt);
       if (!ours) {
         this.finish(path, "timeout", "none", `${name} got an ICMP ${pkt.icmp} from ${fmtIp(pkt.src)} about a packet it does not recognise (${path.errorCause ?? "an error on the way"}), so its connect timed out`);
         return;
@@ -1005,7 +1036,7 @@ export class Walk {
     if (toClient && pkt.dport === s.lport && pkt.proto === s.proto && path.phase !== "request") {
       return this.clientReceives(h, pkt, path);
     }
-    path.event(new PacketEvent(path.phase, h.name, "deliver", `${name} receives `, pkt));
+    new PacketEvent(path, path.phase, h.name, "deliver", `${name} receives `, pkt);
     if (pkt.proto === PROTO_TCP) {
       if (pkt.flags !== "SYN") {
         this.lost(path, h.name, `${name} has no connection for ${describe(pkt)}`, `${name} received ${describe(pkt)} that belongs to none of its connections, so ${this.clientName} timed out`);
@@ -1024,7 +1055,7 @@ export class Walk {
       path.deliveredTo = { host: h.name, ip: fmtIp(pkt.dst), port: pkt.dport };
       path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
       const synack = this.replyPacket(pkt, "SYN-ACK");
-      path.event(new PacketEvent("reply", h.name, "reply", `${name} accepts from ${fmtEp(pkt.src, pkt.sport)}, answers `, synack));
+      new PacketEvent(path, "reply", h.name, "reply", `${name} accepts from `, synack, "", pkt.src, pkt.sport);
       this.output(wh, synack, path);
       return;
     }
@@ -1040,7 +1071,7 @@ export class Walk {
       path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
       if (l.app === "dns" && this.req.dnsQuery && this.dns) path.dns = this.dns(this.req.dnsQuery, fmtIp(pkt.src));
       const reply = this.replyPacket(pkt, "");
-      path.event(new PacketEvent("reply", h.name, "reply", `${name} answers `, reply));
+      new PacketEvent(path, "reply", h.name, "reply", `${name} answers `, reply);
       this.output(wh, reply, path);
       return;
     }
@@ -1051,8 +1082,9 @@ export class Walk {
     const s = this.sock;
     const from = { ip: fmtIp(pkt.src), port: pkt.sport };
     const right = pkt.src === s.rip && pkt.sport === s.rport;
-    path.event(new PacketEvent(path.phase, h.name, "deliver", `${this.clientName} receives `, pkt));
-    const talked = fmtEp(s.rip, s.rport);
+    new PacketEvent(path, path.phase, h.name, "deliver", `${this.clientName} receives `, pkt);
+    // Printed only in the sentences of a reply that went wrong (most connect).
+    const talked = (): string => fmtEp(s.rip, s.rport);
     if (!right) {
       const server = path.server ? displayName(path.server) : "the server";
       const cause = this.noSnatNote(path);
@@ -1063,14 +1095,14 @@ export class Walk {
       }
       if (pkt.proto === PROTO_TCP && pkt.flags === "SYN-ACK") {
         path.text({ phase: path.phase, host: h.name, kind: "reply", text: `${this.clientName} has no connection to ${fmtEp(pkt.src, pkt.sport)}: answers RST` });
-        this.finish(path, "timeout", "syn-ack", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName} answered RST and its connect timed out`, from);
+        this.finish(path, "timeout", "syn-ack", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked()} that ${this.clientName} talked to${cause}, so ${this.clientName} answered RST and its connect timed out`, from);
       } else {
-        this.finish(path, "timeout", pkt.proto === PROTO_UDP ? "udp-reply" : "rst", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked} that ${this.clientName} talked to${cause}, so ${this.clientName}'s socket ignored it and timed out`, from);
+        this.finish(path, "timeout", pkt.proto === PROTO_UDP ? "udp-reply" : "rst", `${server}'s reply came from ${fmtEp(pkt.src, pkt.sport)}, not ${talked()} that ${this.clientName} talked to${cause}, so ${this.clientName}'s socket ignored it and timed out`, from);
       }
       return;
     }
     if (pkt.proto === PROTO_TCP && pkt.flags === "RST") {
-      this.finish(path, "refused", "rst", `${path.errorCause ?? `${talked} answered RST`}, so ${this.clientName} got a RST and reported ECONNREFUSED`, from);
+      this.finish(path, "refused", "rst", `${path.errorCause ?? `${talked()} answered RST`}, so ${this.clientName} got a RST and reported ECONNREFUSED`, from);
       return;
     }
     if (pkt.proto === PROTO_TCP && pkt.flags !== "SYN-ACK") {
