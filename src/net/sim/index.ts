@@ -239,14 +239,26 @@ function builtTopology(topology: Topology): BuiltTopology {
   return built;
 }
 
+/** The network's clock (seconds), one object every host's context reads. */
+interface Clock {
+  now: number;
+}
+
 /** What a host's matches read besides the packet; the walk sets ctstate and recent per table. */
 class HostMatchContext implements MatchContext {
   ctstate = 0;
   // Set to a path's own lists before every table run.
   recent: RecentLists = NO_RECENT_LISTS;
-  now = 0;
 
-  constructor(private readonly host: SimHost) {}
+  constructor(
+    private readonly host: SimHost,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Read from the network's clock (only `-m recent` reads it): no store per host per probe. */
+  get now(): number {
+    return this.clock.now;
+  }
 
   isLocal(a: number): boolean {
     return this.host.isLocal(a);
@@ -277,13 +289,13 @@ export class SimNetwork {
   private readonly ctBase = new Map<string, CtTable>();
   private worlds: World[] = [{ p: 1, recent: new Map(), choices: [] }];
   private nextPort = FIRST_EPHEMERAL_PORT;
-  private clock = 1000;
+  private readonly clock: Clock = { now: 1000 };
 
   constructor(topology: Topology, private readonly opts: SimOptions = {}) {
     const built = builtTopology(topology);
     this.segments = built.segments;
     for (const { host, ruleset, iptables } of built.hosts) {
-      const ctx = new HostMatchContext(host);
+      const ctx = new HostMatchContext(host, this.clock);
       // A seam's evaluator (tests, benches) sees every table run: no memo then.
       const memo = ruleset !== null && opts.evaluate === undefined ? evalMemoFor(host, ruleset) : null;
       this.hosts.set(host.name, { host, ruleset, iptables, ctx, memo, tables: hookTables(ruleset) });
@@ -297,8 +309,7 @@ export class SimNetwork {
     const dst = parseIp(req.dst);
     if (dst < 0) throw new Error(`probe to ${JSON.stringify(req.dst)}: not an IPv4 address`);
     const sport = req.sport ?? this.allocatePort();
-    const now = ++this.clock;
-    this.hosts.forEach((wh) => (wh.ctx.now = now));
+    this.clock.now++;
 
     const h = client.host;
     const rt = h.routes.lookup(dst);
