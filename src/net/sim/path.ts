@@ -126,7 +126,7 @@ export class CtEvent extends LazyEvent {
 }
 
 /**
- * An event whose sentence is `lead` + the packet as it was + `tail` (a host sends, receives,
+ * An event whose sentence is `who` + `verb` + the packet as it was + `tail` (a host sends, receives,
  * answers): the packet's head is copied when the event happens and printed when the trace is
  * read, since most traces never are. The head's fields are the event's own (it is the
  * PacketHead `describe` reads): one object per event, not two.
@@ -146,10 +146,12 @@ export class PacketEvent extends LazyEvent implements PacketHead {
     readonly phase: TracePhase,
     readonly host: string,
     readonly kind: TraceEvent["kind"],
-    readonly lead: string,
+    /** Who (a host's display name) and what it does (" sends "): joined when printed. */
+    readonly who: string,
+    readonly verb: string,
     pkt: Packet,
     readonly tail: string = "",
-    /** An endpoint printed between `lead` and ", answers " and the packet (a server accepting from it); port -1: none. */
+    /** An endpoint printed between `verb` and ", answers " and the packet (a server accepting from it); port -1: none. */
     readonly peerIp: number = 0,
     readonly peerPort: number = -1,
   ) {
@@ -168,7 +170,7 @@ export class PacketEvent extends LazyEvent implements PacketHead {
 
   expand(out: TraceEvent[]): void {
     const peer = this.peerPort >= 0 ? `${fmtEp(this.peerIp, this.peerPort)}, answers ` : "";
-    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.lead}${peer}${describe(this)}${this.tail}` });
+    out.push({ phase: this.phase, host: this.host, kind: this.kind, text: `${this.who}${this.verb}${peer}${describe(this)}${this.tail}` });
   }
 }
 

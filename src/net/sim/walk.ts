@@ -172,6 +172,13 @@ function connectedSentence(
   };
 }
 
+/**
+ * The name of a load-balancing DNAT branch ("KUBE-SEP-… ip:port"), by branch: it reads only the
+ * branch (never changed after evaluation), and a host's remembered table runs hand the same
+ * branches out probe after probe. Weak: a branch lives as long as its memo.
+ */
+const dnatChoices = new WeakMap<EvalBranch, string>();
+
 const jumpPatterns = new Map<string, RegExp>();
 
 /** `-j <chain>` as a whole word, compiled once per chain name. */
@@ -293,7 +300,7 @@ export class Walk {
       ctAttached: false,
       localOrigin: null,
     };
-    new PacketEvent(path, "request", wh.host.name, "send", `${wh.host.displayName} sends `, pkt);
+    new PacketEvent(path, "request", wh.host.name, "send", wh.host.displayName, " sends ", pkt);
     this.output(wh, pkt, path);
   }
 
@@ -819,12 +826,18 @@ export class Walk {
 
   private recordChoice(wh: WalkHost, b: EvalBranch, path: Path): void {
     if (b.nat && b.nat.kind === "DNAT") {
-      let sep: EvalBranch["steps"][number] | undefined;
-      for (let k = b.steps.length - 1; k >= 0 && !sep; k--) {
-        const s = b.steps[k]!;
-        if (s.action === "dnat" || s.text.includes("-j DNAT")) sep = s;
+      let choice = dnatChoices.get(b);
+      if (choice === undefined) {
+        let sep: EvalBranch["steps"][number] | undefined;
+        for (let k = b.steps.length - 1; k >= 0 && !sep; k--) {
+          const s = b.steps[k]!;
+          if (s.action === "dnat" || s.text.includes("-j DNAT")) sep = s;
+        }
+        choice = `${sep ? sep.chain : wh.host.displayName} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`;
+        // Named by the host only when no rule says DNAT (then not the branch's alone).
+        if (sep) dnatChoices.set(b, choice);
       }
-      path.choices.push(`${sep ? sep.chain : wh.host.displayName} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`);
+      path.choices.push(choice);
     } else if (b.choices.length > 0) {
       path.choices.push(`${wh.host.displayName}: ${b.choices.join("; ")}`);
     }
@@ -1020,7 +1033,7 @@ export class Walk {
     if (pkt.icmp && pkt.inner) {
       const i = pkt.inner;
       const ours = toClient && i.src === s.lip && i.sport === s.lport && i.dst === s.rip && i.dport === s.rport && i.proto === s.proto;
-      new PacketEvent(path, path.phase, h.name, "deliver", `${name} receives `, pkt);
+      new PacketEvent(path, path.phase, h.name, "deliver", name, " receives ", pkt);
       if (!ours) {
         this.finish(path, "timeout", "none", `${name} got an ICMP ${pkt.icmp} from ${fmtIp(pkt.src)} about a packet it does not recognise (${path.errorCause ?? "an error on the way"}), so its connect timed out`);
         return;
@@ -1036,7 +1049,7 @@ export class Walk {
     if (toClient && pkt.dport === s.lport && pkt.proto === s.proto && path.phase !== "request") {
       return this.clientReceives(h, pkt, path);
     }
-    new PacketEvent(path, path.phase, h.name, "deliver", `${name} receives `, pkt);
+    new PacketEvent(path, path.phase, h.name, "deliver", name, " receives ", pkt);
     if (pkt.proto === PROTO_TCP) {
       if (pkt.flags !== "SYN") {
         this.lost(path, h.name, `${name} has no connection for ${describe(pkt)}`, `${name} received ${describe(pkt)} that belongs to none of its connections, so ${this.clientName} timed out`);
@@ -1055,7 +1068,7 @@ export class Walk {
       path.deliveredTo = { host: h.name, ip: fmtIp(pkt.dst), port: pkt.dport };
       path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
       const synack = this.replyPacket(pkt, "SYN-ACK");
-      new PacketEvent(path, "reply", h.name, "reply", `${name} accepts from `, synack, "", pkt.src, pkt.sport);
+      new PacketEvent(path, "reply", h.name, "reply", name, " accepts from ", synack, "", pkt.src, pkt.sport);
       this.output(wh, synack, path);
       return;
     }
@@ -1071,7 +1084,7 @@ export class Walk {
       path.sourceSeen = { ip: fmtIp(pkt.src), port: pkt.sport };
       if (l.app === "dns" && this.req.dnsQuery && this.dns) path.dns = this.dns(this.req.dnsQuery, fmtIp(pkt.src));
       const reply = this.replyPacket(pkt, "");
-      new PacketEvent(path, "reply", h.name, "reply", `${name} answers `, reply);
+      new PacketEvent(path, "reply", h.name, "reply", name, " answers ", reply);
       this.output(wh, reply, path);
       return;
     }
@@ -1082,7 +1095,7 @@ export class Walk {
     const s = this.sock;
     const from = { ip: fmtIp(pkt.src), port: pkt.sport };
     const right = pkt.src === s.rip && pkt.sport === s.rport;
-    new PacketEvent(path, path.phase, h.name, "deliver", `${this.clientName} receives `, pkt);
+    new PacketEvent(path, path.phase, h.name, "deliver", this.clientName, " receives ", pkt);
     // Printed only in the sentences of a reply that went wrong (most connect).
     const talked = (): string => fmtEp(s.rip, s.rport);
     if (!right) {

@@ -77,6 +77,31 @@ describe("routing in the walk", () => {
     ]);
   });
 
+  it("names each load-balancing branch by the chain that DNATed it, probe after probe (the router's nat runs remembered)", () => {
+    const rules = [
+      "*nat",
+      ":PREROUTING ACCEPT [0:0]",
+      ":SEP-A - [0:0]",
+      ":SEP-B - [0:0]",
+      "-A PREROUTING -d 10.9.9.10/32 -p tcp -m statistic --mode random --probability 0.5 -j SEP-A",
+      "-A PREROUTING -d 10.9.9.10/32 -p tcp -j SEP-B",
+      "-A SEP-A -p tcp -j DNAT --to-destination 192.168.1.11:80",
+      "-A SEP-B -p tcp -j DNAT --to-destination 192.168.1.12:80",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const t = ecmpNet();
+    t.hosts.find((h) => h.name === "r")!.iptables = rules;
+    const net = new SimNetwork(t);
+    for (let i = 0; i < 3; i++) {
+      const out = net.probe({ protocol: "tcp", from: "c", dst: "10.9.9.10", dport: 80 });
+      expect(out.branches.map((b) => [b.choices, b.probability, b.result, b.deliveredTo?.host])).toEqual([
+        [["SEP-A 192.168.1.11:80"], 0.5, "connected", "s1"],
+        [["SEP-B 192.168.1.12:80"], 0.5, "connected", "s2"],
+      ]);
+    }
+  });
+
   it("a sender without a route fails at once with ENETUNREACH", () => {
     const out = new SimNetwork(ecmpNet()).probe({ protocol: "tcp", from: "r", dst: "10.1.2.3", dport: 80 });
     expect(out.branches[0]).toMatchObject({ result: "net-unreachable", signal: "none" });
