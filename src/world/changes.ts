@@ -18,6 +18,10 @@ export interface ChangeResult {
   diagnostics: Diagnostic[];
 }
 
+// Services and EndpointSlices are shared between a world and its changed copies, not deep-copied:
+// nothing mutates one once admitted (a changed Service is a new object: setServiceField and
+// updateService copy before they write), and the kube-proxy writer remembers a Service's ports by
+// the object (services.ts). test/world/world.test.ts runs every change on a frozen world.
 function copyWorld(w: World): World {
   return {
     ...w,
@@ -26,8 +30,8 @@ function copyWorld(w: World): World {
     clients: [...w.clients],
     routes: [...w.routes],
     namespaces: [...w.namespaces],
-    services: w.services.map((s) => cloneData(s)),
-    manualEndpointSlices: w.manualEndpointSlices.map((s) => cloneData(s)),
+    services: [...w.services],
+    manualEndpointSlices: [...w.manualEndpointSlices],
     objectPositions: new Map(w.objectPositions),
   };
 }

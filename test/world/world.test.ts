@@ -7,6 +7,8 @@ import { parse } from "../../src/lang/parse.js";
 import { buildWorld } from "../../src/world/build.js";
 import type { World } from "../../src/world/model.js";
 import type { ServiceField } from "../../src/lang/ast.js";
+import { deleteService } from "../../src/world/changes.js";
+import { nodeTables, type ProxierConfig } from "../../src/kube/proxier/index.js";
 
 function world(src: string): World {
   const r = build(src);
@@ -335,6 +337,78 @@ spec:
     expect(svcOf(r.world, "np").spec.ports![0]!.nodePort).toBe(30999);
     expect(svcOf(r.world, "np").spec.clusterIP).toBe(svcOf(w, "np").spec.clusterIP);
     expect(w.pods.some((p) => p.name === "late")).toBe(false);
+  });
+});
+
+describe("changed worlds share the unchanged Services and EndpointSlices", () => {
+  const deepFreeze = <T>(v: T): T => {
+    if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+      Object.freeze(v);
+      for (const x of Object.values(v)) deepFreeze(x);
+    }
+    return v;
+  };
+  const base = `${CLUSTER}service np NodePort {
+  selector run=my-nginx
+  port 80
+}
+service lb LoadBalancer {
+  selector run=my-nginx
+  port 80
+}
+service c {
+  selector run=my-nginx
+  port 443
+}
+`;
+  const cfg = (w: World, node: string): ProxierConfig => ({
+    nodeName: node,
+    nodeIPs: [w.nodes.find((n) => n.name === node)!.ip],
+    clusterCIDR: "10.244.0.0/16",
+    masqueradeAll: false,
+    masqueradeMark: "0x4000",
+    nodePortAddresses: [],
+    localhostNodePorts: true,
+    nfacct: false,
+    randomFully: false,
+    conntrackTCPLiberal: false,
+    masquerade: true,
+  });
+
+  test("no change and no kube-proxy sync writes into a Service or slice of the world it starts from", () => {
+    const w = world(base);
+    deepFreeze(w.services);
+    deepFreeze(w.manualEndpointSlices);
+    const load = parseManifests(
+      `apiVersion: v1
+kind: Service
+metadata: {name: np}
+spec:
+  type: NodePort
+  selector: {run: my-nginx}
+  ports: [{port: 80, nodePort: 30999}]
+`,
+      { kind: "heredoc", file: "f.svcspec", line: 20 },
+    );
+    const changed = [
+      setPodReady(w, "nginx-1", false),
+      deletePod(w, "nginx-1"),
+      failNode(w, "node1"),
+      deleteService(w, "c"),
+      setServiceField(w, "np", fieldOf("external-traffic-policy Local"), w.nodes[0]!.pos!).world,
+      setServiceField(w, "lb", fieldOf("type ClusterIP"), w.nodes[0]!.pos!).world,
+      applyManifests(w, load).world,
+    ];
+    for (const c of changed) {
+      // The Services a change did not touch are the very objects of the world it started from.
+      for (const s of c.services) if (w.services.some((o) => o.metadata.name === s.metadata.name && JSON.stringify(o) === JSON.stringify(s))) expect(w.services).toContain(s);
+      const slices = deriveEndpointSlices(c);
+      for (const node of ["node1", "node2"]) {
+        // Written from the shared (frozen, remembered) objects and from fresh copies: the same text.
+        const text = nodeTables(c.services, slices, cfg(c, node));
+        expect(text).toBe(nodeTables(structuredClone(c.services), structuredClone(slices), cfg(c, node)));
+      }
+    }
   });
 });
 
