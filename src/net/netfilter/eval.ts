@@ -67,12 +67,6 @@ let leafCount = 0;
 // a branch (EvalBranch is never changed after evaluation); writers here replace, never push.
 const NO_CHOICES: string[] = [];
 const NO_RECENT: RecentUpdate[] = [];
-/**
- * Set when the evaluation in progress met a `-m recent` match (it read the lists and the clock,
- * which EvalMemo does not key on): such a run is not remembered. A run that never reached one
- * took a path that does not depend on them.
- */
-let metRecent = false;
 const scratchState = new State(0.5, { src: 0, dst: 0, proto: 0, sport: 0, dport: 0, mark: 0, inIface: null, outIface: null }, scratchFrames, 0, scratchSteps, 0, NO_CHOICES, NO_RECENT, false, 0, true);
 
 /** Far beyond any real ruleset; only reachable through a bug, since loops are refused at load. */
@@ -118,7 +112,6 @@ function endPos(f: Frame): number {
 }
 
 function evaluate(ruleset: Ruleset, tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext, useIndex: boolean): EvalBranch[] {
-  metRecent = false;
   const table = ruleset.tables.get(tableName);
   const start = table?.chains.get(hook);
   if (!table || !start || !start.builtin) return acceptUntouched(pkt.mark);
@@ -265,7 +258,6 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         st.choices.push(`${chain.name} rule ${ri + 1} (${m.label}) taken`);
       } else {
         // xt_recent updates its list as soon as it is evaluated, even if a later match fails.
-        metRecent = true;
         const r = m.eval(st.pkt, ctx, st.recent);
         if (r.update) st.recent = [...st.recent, r.update];
         if (!r.matched) {
@@ -326,13 +318,10 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         addStep(st, ruleStep(tableName, chain, ri, rule, NAT_ACTION[t.action.kind]));
         addLeaf(leafOf(st, "ACCEPT", t.action, undefined));
         return;
-      case "mark": {
+      case "mark":
         addStep(st, ruleStep(tableName, chain, ri, rule, "mark"));
-        const mark = ((st.pkt.mark & ~t.mask) ^ t.value) >>> 0;
-        // A copy (a split's other states share the view); a memo's view stays one that records.
-        st.pkt = st.pkt instanceof TrackedView ? st.pkt.withMark(mark) : { ...st.pkt, mark };
+        st.pkt = { ...st.pkt, mark: (((st.pkt.mark & ~t.mask) ^ t.value) >>> 0) };
         continue;
-      }
       case "log":
         addStep(st, ruleStep(tableName, chain, ri, rule, t.name.toLowerCase()));
         continue;
@@ -341,131 +330,5 @@ function run(st: State, table: Table, tableName: TableName, ctx: MatchContext, u
         st.notrack = true;
         continue;
     }
-  }
-}
-
-// ---------------------------------------------------------------- memo
-
-/**
- * The packet an evaluation for an EvalMemo reads: its ports note when they are read (bit 1:
- * sport, bit 2: dport) in `reads`, shared with the copies a MARK target makes.
- */
-class TrackedView implements PacketView {
-  constructor(
-    public src: number,
-    public dst: number,
-    public proto: number,
-    private readonly sp: number,
-    private readonly dp: number,
-    public mark: number,
-    public inIface: string | null,
-    public outIface: string | null,
-    readonly reads: { mask: number },
-  ) {}
-
-  get sport(): number {
-    this.reads.mask |= 1;
-    return this.sp;
-  }
-
-  get dport(): number {
-    this.reads.mask |= 2;
-    return this.dp;
-  }
-
-  withMark(mark: number): TrackedView {
-    return new TrackedView(this.src, this.dst, this.proto, this.sp, this.dp, mark, this.inIface, this.outIface, this.reads);
-  }
-}
-
-class MemoEntry {
-  constructor(
-    readonly table: TableName,
-    readonly hook: HookName,
-    readonly src: number,
-    readonly dst: number,
-    readonly proto: number,
-    readonly mark: number,
-    readonly inIface: string | null,
-    readonly outIface: string | null,
-    readonly ctstate: number,
-    /** The ports the evaluation read (TrackedView bits); a port it never read may differ. */
-    readonly reads: number,
-    readonly sport: number,
-    readonly dport: number,
-    readonly branches: EvalBranch[],
-    public next: MemoEntry | null,
-  ) {}
-}
-
-const TABLE_BITS: Record<TableName, number> = { raw: 0, mangle: 1, nat: 2, filter: 3 };
-const HOOK_BITS: Record<HookName, number> = { PREROUTING: 0, INPUT: 4, FORWARD: 8, OUTPUT: 12, POSTROUTING: 16 };
-/** Evaluations remembered per memo before it starts again (a probe meets a few dozen). */
-const MEMO_MAX = 4096;
-/** Entries per bucket: evaluations that differ only in a port they read (an ephemeral one). */
-const MEMO_CHAIN_MAX = 8;
-
-/**
- * runTable for one host's ruleset, remembered by content. An evaluation is a pure function of
- * the ruleset, the packet view, ctstate and the host's addresses (isLocal, addrType), except
- * for `-m recent`, which reads the lists and the clock: a run that met a recent match is never
- * remembered (one that met none took a path that reads neither; asking the run, not scanning
- * each new table for recent matches, saved ≈ 1 % of the walk). The key is everything the rules
- * can read but the ports; the ports an evaluation did read are kept with it, and a later packet
- * matches only if it has the same values there. Since the rules take the same path for every
- * packet that agrees on what they read, the remembered branches are the very ones a new evaluation would return: the walk's ephemeral
- * source port is never read by kube-proxy's rules, so the DNS queries of a scenario, and every
- * probe's packets after the first, are answered here (61k of 82k table runs in the 100-file bench
- * suite; evaluation time −31 % in a 600-file profile). Branches are shared (callers never change
- * an EvalBranch). One memo per host and ruleset (the caller's job: isLocal is the host's).
- */
-export class EvalMemo {
-  private readonly buckets = new Map<number, MemoEntry>();
-  private size = 0;
-
-  constructor(readonly ruleset: Ruleset) {}
-
-  run(tableName: TableName, hook: HookName, pkt: PacketView, ctx: MatchContext): EvalBranch[] {
-    const ruleset = this.ruleset;
-    if ((pkt.physInIface ?? null) !== null || (pkt.physOutIface ?? null) !== null) return runTable(ruleset, tableName, hook, pkt, ctx);
-    const ctstate = ctx.ctstate;
-    let h = Math.imul(pkt.src ^ 0x9e3779b9, 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 15) ^ pkt.dst, 0xc2b2ae35);
-    h = Math.imul(h ^ (h >>> 13) ^ pkt.mark, 0x27d4eb2f);
-    const key = (h ^ (h >>> 16) ^ (((ctstate << 8) | pkt.proto) << 5) ^ TABLE_BITS[tableName] ^ HOOK_BITS[hook]) | 0;
-    const first = this.buckets.get(key);
-    let n = 0;
-    for (let e: MemoEntry | null | undefined = first; e !== undefined && e !== null; e = e.next) {
-      n++;
-      if (
-        e.src === pkt.src &&
-        e.dst === pkt.dst &&
-        e.proto === pkt.proto &&
-        e.mark === pkt.mark &&
-        e.ctstate === ctstate &&
-        e.table === tableName &&
-        e.hook === hook &&
-        e.inIface === pkt.inIface &&
-        e.outIface === pkt.outIface &&
-        ((e.reads & 1) === 0 || e.sport === pkt.sport) &&
-        ((e.reads & 2) === 0 || e.dport === pkt.dport)
-      ) {
-        return e.branches;
-      }
-    }
-    const reads = { mask: 0 };
-    const view = new TrackedView(pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport, pkt.mark, pkt.inIface, pkt.outIface, reads);
-    const branches = runTable(ruleset, tableName, hook, view, ctx);
-    if (metRecent) return branches;
-    if (this.size >= MEMO_MAX) {
-      this.buckets.clear();
-      this.size = 0;
-    }
-    // Newest first; a long bucket (a port read that changes per probe) loses its oldest.
-    const entry = new MemoEntry(tableName, hook, pkt.src, pkt.dst, pkt.proto, pkt.mark, pkt.inIface, pkt.outIface, ctstate, reads.mask, pkt.sport, pkt.dport, branches, n < MEMO_CHAIN_MAX && first !== undefined ? first : null);
-    if (n >= MEMO_CHAIN_MAX) this.size -= n;
-    this.buckets.set(key, entry);
-    this.size++;
-    return branches;
   }
 }

@@ -7,7 +7,6 @@
 //                                       returns the new ruleset, the input stays untouched
 //   runTable(ruleset, table, hook, pkt, ctx)
 //                                       every branch one table takes at one hook
-//   new EvalMemo(ruleset).run(...)      the same, remembered by content (one per host)
 //   printSave(ruleset)                  the ruleset as `iptables-save` prints it
 //   traceDump(text, opts)               one packet through one node's dump
 
@@ -31,7 +30,7 @@ export { emptyRuleset } from "./ruleset.js";
 export { loadRuleset, loadSavedTables, applyRestore } from "./restore.js";
 export type { SavedTableLines } from "./restore.js";
 export type { RestoreOptions } from "./restore.js";
-export { EvalMemo, runTable } from "./eval.js";
+export { runTable } from "./eval.js";
 export { printSave } from "./save.js";
 export { traceDump } from "./trace-dump.js";
 export type { TraceDumpOptions, TraceDumpResult, TraceBranch } from "./trace-dump.js";

@@ -7,7 +7,7 @@
 // of weighted "worlds", one per distinct recent state; a later probe runs in each of them and its
 // branches carry the world's probability. Without affinity there is only ever one world.
 
-import { EvalMemo, loadRuleset, runTable, type Ruleset } from "../netfilter/index.js";
+import { loadRuleset, runTable, type Ruleset } from "../netfilter/index.js";
 import type { MatchContext, RecentLists } from "../netfilter/api.js";
 import { PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { ProbeBranch, ProbeOutcome, ProbeRequest } from "../outcome.js";
@@ -269,20 +269,6 @@ class HostMatchContext implements MatchContext {
   }
 }
 
-// Table runs remembered per host and ruleset (a run reads the host's addresses): the scenarios of
-// a file share their hosts and, most of the time, their rulesets, and their probes ask the same
-// tables about the same packets (the DNS queries above all). Weak both ways: a memo lives as long
-// as its ruleset (the ruleset cache is bounded) and its host.
-const evalMemos = new WeakMap<Ruleset, WeakMap<SimHost, EvalMemo>>();
-
-function evalMemoFor(host: SimHost, ruleset: Ruleset): EvalMemo {
-  let byHost = evalMemos.get(ruleset);
-  if (!byHost) evalMemos.set(ruleset, (byHost = new WeakMap()));
-  let memo = byHost.get(host);
-  if (!memo) byHost.set(host, (memo = new EvalMemo(ruleset)));
-  return memo;
-}
-
 export class SimNetwork {
   private readonly hosts = new Map<string, WalkHost>();
   private readonly segments: Segments;
@@ -296,9 +282,7 @@ export class SimNetwork {
     this.segments = built.segments;
     for (const { host, ruleset, iptables } of built.hosts) {
       const ctx = new HostMatchContext(host, this.clock);
-      // A seam's evaluator (tests, benches) sees every table run: no memo then.
-      const memo = ruleset !== null && opts.evaluate === undefined ? evalMemoFor(host, ruleset) : null;
-      this.hosts.set(host.name, { host, ruleset, iptables, ctx, memo, tables: hookTables(ruleset) });
+      this.hosts.set(host.name, { host, ruleset, iptables, ctx, tables: hookTables(ruleset) });
       if (ruleset) this.ctBase.set(host.name, new CtTable(null));
     }
   }

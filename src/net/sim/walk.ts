@@ -11,7 +11,7 @@
 import { CT, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "../netfilter/api.js";
 import type { EvalBranch, HookName, MatchContext, NatAction, PacketView, TableName } from "../netfilter/api.js";
 import { runTable } from "../netfilter/index.js";
-import type { EvalMemo, Ruleset } from "../netfilter/index.js";
+import type { Ruleset } from "../netfilter/index.js";
 import type { ClientResult, Endpoint4, ProbeBranch, ProbeRequest, Signal } from "../outcome.js";
 import { fmtEp, fmtIp } from "./addr.js";
 import { type CtEntry, type CtTable, Dir, newEntry, stringHash, tupleHash } from "./conntrack.js";
@@ -28,7 +28,6 @@ export interface WalkHost {
   iptables: string | null;
   ctx: MatchContext & { ctstate: number; now: number };
   /** The host's remembered table runs (null: every table runs through `evaluate`). */
-  memo: EvalMemo | null;
   /** hookTables(ruleset). */
   tables: HookTables;
 }
@@ -171,13 +170,6 @@ function connectedSentence(
     return `${clientName} ${proto === PROTO_TCP ? "connected to" : "got an answer from"} ${to}${how}${seen}${back}`;
   };
 }
-
-/**
- * The name of a load-balancing DNAT branch ("KUBE-SEP-… ip:port"), by branch: it reads only the
- * branch (never changed after evaluation), and a host's remembered table runs hand the same
- * branches out probe after probe. Weak: a branch lives as long as its memo.
- */
-const dnatChoices = new WeakMap<EvalBranch, string>();
 
 const jumpPatterns = new Map<string, RegExp>();
 
@@ -806,7 +798,7 @@ export class Walk {
     const ctx = wh.ctx;
     ctx.ctstate = pkt.ctState;
     ctx.recent = path.recentOf(wh.host.name);
-    const branches = wh.memo !== null ? wh.memo.run(table, hook, view, ctx) : this.evaluate(ruleset, table, hook, view, ctx);
+    const branches = this.evaluate(ruleset, table, hook, view, ctx);
     const many = branches.length > 1;
     const p = path.p;
     for (let k = 0; k < branches.length; k++) {
@@ -826,18 +818,12 @@ export class Walk {
 
   private recordChoice(wh: WalkHost, b: EvalBranch, path: Path): void {
     if (b.nat && b.nat.kind === "DNAT") {
-      let choice = dnatChoices.get(b);
-      if (choice === undefined) {
-        let sep: EvalBranch["steps"][number] | undefined;
-        for (let k = b.steps.length - 1; k >= 0 && !sep; k--) {
-          const s = b.steps[k]!;
-          if (s.action === "dnat" || s.text.includes("-j DNAT")) sep = s;
-        }
-        choice = `${sep ? sep.chain : wh.host.displayName} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`;
-        // Named by the host only when no rule says DNAT (then not the branch's alone).
-        if (sep) dnatChoices.set(b, choice);
+      let sep: EvalBranch["steps"][number] | undefined;
+      for (let k = b.steps.length - 1; k >= 0 && !sep; k--) {
+        const s = b.steps[k]!;
+        if (s.action === "dnat" || s.text.includes("-j DNAT")) sep = s;
       }
-      path.choices.push(choice);
+      path.choices.push(`${sep ? sep.chain : wh.host.displayName} ${fmtEp(b.nat.ip, b.nat.port ?? 0)}`);
     } else if (b.choices.length > 0) {
       path.choices.push(`${wh.host.displayName}: ${b.choices.join("; ")}`);
     }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CT, type EvalBranch, loadRuleset, runTable } from "../../../src/net/netfilter/index.js";
-import { EvalMemo, runTableLinear } from "../../../src/net/netfilter/eval.js";
+import { runTableLinear } from "../../../src/net/netfilter/eval.js";
 import { ctx, ip, pkt, table } from "./helpers.js";
 
 const filter = (body: string) => loadRuleset(table("filter", body));
@@ -145,87 +145,5 @@ describe("dispatch index ≡ linear scan", () => {
       ),
       { numRuns: 300, seed: 42 },
     );
-  });
-});
-
-describe("EvalMemo ≡ runTable", () => {
-  // Rules that read the ports (--sport, --dport, multiport --ports), set a mark that a later rule
-  // reads (the MARK copy of the view must keep recording which ports are read), split on
-  // statistics, jump and return; packets that differ in a port the rules may or may not read.
-  const ports = [53, 80, 1000, 40000, 40001];
-  const ruleArb = fc.record({
-    sport: fc.option(fc.record({ port: fc.constantFrom(...ports), neg: fc.boolean() }), { nil: undefined }),
-    dport: fc.option(fc.record({ port: fc.constantFrom(...ports), neg: fc.boolean() }), { nil: undefined }),
-    multi: fc.option(fc.constantFrom(...ports), { nil: undefined }),
-    mark: fc.option(fc.boolean(), { nil: undefined }),
-    local: fc.boolean(),
-    stat: fc.boolean(),
-    state: fc.boolean(),
-    target: fc.constantFrom("ACCEPT", "DROP", "REJECT", "SUB", "RETURN", "MARK --set-xmark 0x4000/0x4000", ""),
-  });
-  type RuleSpec = typeof ruleArb extends fc.Arbitrary<infer T> ? T : never;
-  const toRule = (chain: string, r: RuleSpec): string => {
-    let s = `-A ${chain}`;
-    if (r.sport || r.dport || r.multi !== undefined) s += " -p tcp";
-    if (r.sport || r.dport) s += " -m tcp";
-    if (r.sport) s += `${r.sport.neg ? " !" : ""} --sport ${r.sport.port}`;
-    if (r.dport) s += `${r.dport.neg ? " !" : ""} --dport ${r.dport.port}`;
-    if (r.multi !== undefined) s += ` -m multiport --ports ${r.multi}`;
-    if (r.mark !== undefined) s += ` -m mark${r.mark ? " !" : ""} --mark 0x4000/0x4000`;
-    if (r.local) s += " -m addrtype --dst-type LOCAL";
-    if (r.state) s += " -m conntrack --ctstate NEW";
-    if (r.stat) s += " -m statistic --mode random --probability 0.25";
-    // SUB's own rules never jump to SUB (a loop iptables-restore refuses).
-    if (r.target && !(chain === "SUB" && r.target === "SUB")) s += ` -j ${r.target}`;
-    return s;
-  };
-  const packetArb = fc.record({
-    sport: fc.constantFrom(...ports),
-    dport: fc.constantFrom(...ports),
-    dst: fc.constantFrom("10.96.0.10", "192.168.0.2"),
-    mark: fc.constantFrom(0, 0x4000),
-    ctstate: fc.constantFrom(CT.NEW, CT.ESTABLISHED),
-  });
-  it("gives the same branches as a fresh evaluation, packet after packet", () => {
-    fc.assert(
-      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 12 }), fc.array(ruleArb, { maxLength: 6 }), fc.array(packetArb, { minLength: 1, maxLength: 30 }), (rules, sub, packets) => {
-        const rs = loadRuleset(table("filter", `:SUB - [0:0]\n${sub.map((r) => toRule("SUB", r)).join("\n")}\n${rules.map((r) => toRule("FORWARD", r)).join("\n")}`));
-        const memo = new EvalMemo(rs);
-        for (const p of packets) {
-          const packet = pkt({ dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark });
-          const c = ctx({ ctstate: p.ctstate });
-          expect(memo.run("filter", "FORWARD", packet, c)).toEqual(runTable(rs, "filter", "FORWARD", packet, c));
-        }
-      }),
-      { numRuns: 300, seed: 7 },
-    );
-  });
-  it("answers a packet that differs only in a port the rules never read from memory", () => {
-    const rs = filter("-A FORWARD -p tcp -m tcp --dport 80 -j ACCEPT\n-A FORWARD -j DROP");
-    const memo = new EvalMemo(rs);
-    const first = memo.run("filter", "FORWARD", pkt({ sport: 40000, dport: 80 }), ctx());
-    expect(memo.run("filter", "FORWARD", pkt({ sport: 40001, dport: 80 }), ctx())).toBe(first);
-    // The rules read the destination port: another one is evaluated afresh.
-    expect(memo.run("filter", "FORWARD", pkt({ sport: 40000, dport: 81 }), ctx())).not.toBe(first);
-    expect(verdict(memo.run("filter", "FORWARD", pkt({ sport: 40000, dport: 81 }), ctx()))).toEqual(["DROP"]);
-  });
-  it("never remembers a table with a recent match (it reads the lists and the clock)", () => {
-    const rs = loadRuleset(table("nat", "-A PREROUTING -m recent --name SEP --rcheck --seconds 10 -j DNAT --to-destination 2.2.2.2"));
-    const memo = new EvalMemo(rs);
-    const seen = new Map([["SEP", new Map([[ip("10.0.0.2"), [995]]])]]);
-    expect(memo.run("nat", "PREROUTING", pkt(), ctx({ recent: seen }))[0]!.nat).toEqual({ kind: "DNAT", ip: ip("2.2.2.2"), port: null });
-    expect(memo.run("nat", "PREROUTING", pkt(), ctx({ recent: new Map() }))[0]!.nat).toBeNull();
-  });
-  it("remembers a run that never reached the table's recent match, never one that did", () => {
-    // Port 80 meets the recent match (session affinity's chain); port 81 is DNATed before it.
-    const rs = loadRuleset(table("nat", "-A PREROUTING -p tcp --dport 81 -j DNAT --to-destination 3.3.3.3\n-A PREROUTING -m recent --name SEP --rcheck --seconds 10 -j DNAT --to-destination 2.2.2.2"));
-    const memo = new EvalMemo(rs);
-    const seen = new Map([["SEP", new Map([[ip("10.0.0.2"), [995]]])]]);
-    const direct = memo.run("nat", "PREROUTING", pkt({ dport: 81 }), ctx({ recent: seen }));
-    expect(memo.run("nat", "PREROUTING", pkt({ dport: 81 }), ctx({ recent: new Map() }))).toBe(direct);
-    expect(direct[0]!.nat).toEqual({ kind: "DNAT", ip: ip("3.3.3.3"), port: null });
-    expect(memo.run("nat", "PREROUTING", pkt({ dport: 80 }), ctx({ recent: seen }))[0]!.nat).toEqual({ kind: "DNAT", ip: ip("2.2.2.2"), port: null });
-    expect(memo.run("nat", "PREROUTING", pkt({ dport: 80 }), ctx({ recent: new Map() }))[0]!.nat).toBeNull();
-    expect(memo.run("nat", "PREROUTING", pkt({ dport: 80 }), ctx({ recent: seen }))[0]!.nat).toEqual({ kind: "DNAT", ip: ip("2.2.2.2"), port: null });
   });
 });

@@ -77,7 +77,7 @@ describe("routing in the walk", () => {
     ]);
   });
 
-  it("names each load-balancing branch by the chain that DNATed it, probe after probe (the router's nat runs remembered)", () => {
+  it("names each load-balancing branch by the chain that DNATed it, probe after probe", () => {
     const rules = [
       "*nat",
       ":PREROUTING ACCEPT [0:0]",
