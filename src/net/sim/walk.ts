@@ -27,8 +27,7 @@ export interface WalkHost {
   /** The rules' text, as loaded (for explanations). */
   iptables: string | null;
   ctx: MatchContext & { ctstate: number; now: number };
-  /** The host's remembered table runs (null: every table runs through `evaluate`). */
-  /** hookTables(ruleset). */
+  /** The tables of each hook this host's ruleset has (hookTables), nat always. */
   tables: HookTables;
 }
 
