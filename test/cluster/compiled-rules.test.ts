@@ -18,30 +18,7 @@ import { ControlPlane } from "../../src/cluster/control-plane.js";
 import { simEngine, type EngineFactory } from "../../src/run/engine.js";
 import { runScenario, type ScenarioContext } from "../../src/run/scenario.js";
 import { hostRuleset } from "../../src/net/sim/index.js";
-import { ctx, pkt } from "../net/netfilter/helpers.js";
-
-/** Everything a load decides, as plain data; with the rules' source positions when asked. */
-function describeLoad(rs: Ruleset, positions: boolean): unknown {
-  return [...rs.tables].map(([name, t]) => ({
-    name,
-    chains: [...t.chains].map(([key, c]) => ({
-      key,
-      name: c.name,
-      builtin: c.builtin,
-      policy: c.policy,
-      counters: c.counters,
-      rules: c.rules.map((r) => ({
-        text: r.text,
-        ...(positions ? { src: { ...r.src } } : {}),
-        target: r.target,
-        keyDst: r.keyDst,
-        keyProtoPort: r.keyProtoPort,
-        hookCheck: r.hookCheck,
-        matchers: r.matchers.map((m) => (m.kind === "random" ? `random ${m.p} ${m.label}` : m.kind)),
-      })),
-    })),
-  }));
-}
+import { ctx, describeLoad, pkt } from "../net/netfilter/helpers.js";
 
 /** loadSavedTables by a fresh copy of the module: nothing compiled before, nothing shared. */
 async function freshSavedLoad(tables: readonly SavedTable[], file: string): Promise<Ruleset> {

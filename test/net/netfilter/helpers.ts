@@ -1,3 +1,4 @@
+import type { Ruleset } from "../../../src/net/netfilter/ruleset.js";
 import type { MatchContext, PacketView } from "../../../src/net/netfilter/api.js";
 import { CT } from "../../../src/net/netfilter/api.js";
 import { parseIPv4 } from "../../../src/net/netfilter/addr.js";
@@ -23,4 +24,30 @@ export function ctx(c: Partial<MatchContext> & { local?: string[] } = {}): Match
 /** A one-table ruleset text: `*table`, the given chain declarations and rules, COMMIT. */
 export function table(name: string, body: string): string {
   return `*${name}\n${body.trim()}\nCOMMIT\n`;
+}
+
+/**
+ * Everything a load decides, as plain data (random matchers by probability and label), with the
+ * rules' source positions unless `positions` is false: two loads that describe alike run alike.
+ */
+export function describeLoad(rs: Ruleset, positions = true): unknown {
+  return [...rs.tables].map(([name, t]) => ({
+    name,
+    chains: [...t.chains].map(([key, c]) => ({
+      key,
+      name: c.name,
+      builtin: c.builtin,
+      policy: c.policy,
+      counters: c.counters,
+      rules: c.rules.map((r) => ({
+        text: r.text,
+        ...(positions ? { src: { ...r.src } } : {}),
+        target: r.target,
+        keyDst: r.keyDst,
+        keyProtoPort: r.keyProtoPort,
+        hookCheck: r.hookCheck,
+        matchers: r.matchers.map((m) => (m.kind === "random" ? `random ${m.p} ${m.label}` : m.kind)),
+      })),
+    })),
+  }));
 }

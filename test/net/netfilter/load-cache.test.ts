@@ -4,7 +4,7 @@
 
 import { describe, expect, it, vi } from "vitest";
 import { RulesetParseError, applyRestore, loadRuleset, printSave, runTable, type Ruleset } from "../../../src/net/netfilter/index.js";
-import { ctx, pkt } from "./helpers.js";
+import { ctx, describeLoad, pkt } from "./helpers.js";
 
 const TEXT = [
   "*filter",
@@ -30,29 +30,6 @@ const TEXT = [
   "COMMIT",
   "",
 ].join("\n");
-
-/** Everything a load decides, with the source positions, as plain data. */
-function describeLoad(rs: Ruleset): unknown {
-  return [...rs.tables].map(([name, t]) => ({
-    name,
-    chains: [...t.chains].map(([key, c]) => ({
-      key,
-      name: c.name,
-      builtin: c.builtin,
-      policy: c.policy,
-      counters: c.counters,
-      rules: c.rules.map((r) => ({
-        text: r.text,
-        src: { ...r.src },
-        target: r.target,
-        keyDst: r.keyDst,
-        keyProtoPort: r.keyProtoPort,
-        hookCheck: r.hookCheck,
-        matchers: r.matchers.map((m) => m.kind),
-      })),
-    })),
-  }));
-}
 
 /** A load by a fresh copy of the module: nothing remembered from earlier loads. */
 async function freshLoad(text: string, file: string): Promise<Ruleset> {
