@@ -7,9 +7,8 @@
 
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { ClusterNodeTables, nodeTables, printSaved, type ProxierConfig, type SavedTable } from "../../src/kube/proxier/index.js";
+import { ClusterNodeTables, nodeTables, printSaved, type SavedTable } from "../../src/kube/proxier/index.js";
 import { RulesetParseError, loadRuleset, loadSavedTables, runTable, type Ruleset } from "../../src/net/netfilter/index.js";
-import type { EndpointSlice, Service } from "../../src/world/k8s.js";
 import { parse } from "../../src/lang/parse.js";
 import type * as ast from "../../src/lang/ast.js";
 import { buildWorld } from "../../src/world/build.js";
@@ -19,6 +18,7 @@ import { simEngine, type EngineFactory } from "../../src/run/engine.js";
 import { runScenario, type ScenarioContext } from "../../src/run/scenario.js";
 import { hostRuleset } from "../../src/net/sim/index.js";
 import { ctx, describeLoad, pkt } from "../net/netfilter/helpers.js";
+import { upstreamFixtures } from "../kube/upstream-fixtures.js";
 
 /** loadSavedTables by a fresh copy of the module: nothing compiled before, nothing shared. */
 async function freshSavedLoad(tables: readonly SavedTable[], file: string): Promise<Ruleset> {
@@ -27,20 +27,7 @@ async function freshSavedLoad(tables: readonly SavedTable[], file: string): Prom
   return fresh.loadSavedTables(tables, file);
 }
 
-const DIR = new URL("../fixtures/upstream/flows/", import.meta.url).pathname;
-const fixtures = readdirSync(DIR)
-  .filter((f) => f.endsWith(".json") && !f.endsWith(".manifests.json"))
-  .sort()
-  .map((f) => {
-    const ff = JSON.parse(readFileSync(DIR + f, "utf8")) as { manifests: string; proxier: ProxierConfig };
-    const objs = JSON.parse(readFileSync(DIR + ff.manifests, "utf8")) as Array<Service | EndpointSlice>;
-    return {
-      name: f,
-      services: objs.filter((o): o is Service => o.kind === "Service"),
-      slices: objs.filter((o): o is EndpointSlice => o.kind === "EndpointSlice"),
-      proxier: ff.proxier,
-    };
-  });
+const fixtures = upstreamFixtures();
 
 describe("a node's rules compiled from the lines of its text", () => {
   it("over the upstream fixtures: the text is nodeTables, and its load is the compiled tables", async () => {

@@ -4,36 +4,15 @@
 // --nodeport-addresses (the node's addresses), a loadBalancerSourceRanges firewall that lets the
 // node's own traffic in, and the IP family of the node's address.
 
-import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ClusterNodeTables, nodeTables, writeRestore, type NodeReads, type ProxierConfig } from "../../src/kube/proxier/index.js";
 import type { EndpointSlice, Service } from "../../src/world/k8s.js";
+import { type UpstreamFixture, upstreamFixtures } from "./upstream-fixtures.js";
 
-const DIR = new URL("../fixtures/upstream/flows/", import.meta.url).pathname;
-
-interface Fixture {
-  name: string;
-  services: Service[];
-  slices: EndpointSlice[];
-  proxier: ProxierConfig;
-}
-
-const fixtures: Fixture[] = readdirSync(DIR)
-  .filter((f) => f.endsWith(".json") && !f.endsWith(".manifests.json"))
-  .sort()
-  .map((f) => {
-    const ff = JSON.parse(readFileSync(DIR + f, "utf8")) as { manifests: string; proxier: ProxierConfig };
-    const objs = JSON.parse(readFileSync(DIR + ff.manifests, "utf8")) as Array<Service | EndpointSlice>;
-    return {
-      name: f,
-      services: objs.filter((o): o is Service => o.kind === "Service"),
-      slices: objs.filter((o): o is EndpointSlice => o.kind === "EndpointSlice"),
-      proxier: ff.proxier,
-    };
-  });
+const fixtures = upstreamFixtures();
 
 /** The nodes to ask for: every node an endpoint is on, one with none, each at a few addresses. */
-function nodesOf(f: Fixture): ProxierConfig[] {
+function nodesOf(f: UpstreamFixture): ProxierConfig[] {
   const names = new Set<string>(["node-without-endpoints", f.proxier.nodeName]);
   for (const s of f.slices) for (const e of s.endpoints ?? []) if (e.nodeName) names.add(e.nodeName);
   const v6 = f.proxier.nodeIPs[0]?.includes(":") ?? false;
@@ -44,7 +23,7 @@ function nodesOf(f: Fixture): ProxierConfig[] {
 }
 
 /** Variants of the fixture's cluster-wide configuration, each with the node-dependent inputs. */
-function configVariants(f: Fixture): Array<(c: ProxierConfig) => ProxierConfig> {
+function configVariants(f: UpstreamFixture): Array<(c: ProxierConfig) => ProxierConfig> {
   return [
     (c) => c,
     (c) => ({ ...c, nodePortAddresses: ["192.168.0.0/16"] }),
