@@ -139,10 +139,11 @@ function replaySaved(tables: readonly SavedTableLines[], file: string, useLineCa
   const shareTables = share && distinctNames(tables);
   let lineNo = 0;
   for (const t of tables) {
-    const version = shareTables ? tableVersion(t) : null;
-    if (version !== null && versionIsSame) {
+    const found = shareTables ? tableVersion(t) : null;
+    const version = found !== null ? found.version : null;
+    if (found !== null && found.same) {
       // Every line as in a table compiled (and committed) before: that table, checks and all.
-      run.result.tables.set(version.table.name, version.table);
+      run.result.tables.set(found.version.table.name, found.version.table);
       lineNo += 2 + t.chains.length;
       for (const c of t.chains) lineNo += c.rules.length;
       continue;
@@ -227,13 +228,13 @@ interface TableVersion {
 }
 const TABLE_VERSIONS = 4;
 const tableVersions = new Map<string, TableVersion[]>();
-/** Set by tableVersion: whether the version it found has every line the same. */
-let versionIsSame = false;
 
-/** The newest version with every line the same, or else the newest with the same chain lines; null: none. */
-function tableVersion(t: SavedTableLines): TableVersion | null {
+/**
+ * The newest version with every line the same (same: true), or else the newest with the same
+ * chain lines (same: false); null: none.
+ */
+function tableVersion(t: SavedTableLines): { version: TableVersion; same: boolean } | null {
   const versions = tableVersions.get(t.name);
-  versionIsSame = false;
   if (versions === undefined) return null;
   const chains = t.chains;
   let layout: TableVersion | null = null;
@@ -246,13 +247,10 @@ function tableVersion(t: SavedTableLines): TableVersion | null {
     if (k < decls.length) continue;
     let same = true;
     for (k = 0; k < chains.length && same; k++) same = sameLines(version.lines[k]!, chains[k]!.rules);
-    if (same) {
-      versionIsSame = true;
-      return version;
-    }
+    if (same) return { version, same: true };
     layout ??= version;
   }
-  return layout;
+  return layout !== null ? { version: layout, same: false } : null;
 }
 
 function rememberTable(t: SavedTableLines, table: Table): void {
