@@ -2,12 +2,12 @@
 // node's iptables-save, or what svcspec wrote), every load-balancing branch with its
 // probability, as JSON (--json) or as a readable trace.
 
-import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { RulesetParseError, loadRuleset } from "../net/netfilter/index.js";
 import { TraceOptionError, type TraceDetail, traceDumpDetailed } from "../net/netfilter/trace-dump.js";
 import { formatDiagnosticText } from "../report/caret.js";
 import { EXIT } from "./exit.js";
+import { readText } from "./read-text.js";
 
 interface TraceCliOptions {
   rules?: string;
@@ -77,7 +77,7 @@ export function registerTrace(program: Command): void {
       const file = opts.rules!;
       let text: string;
       try {
-        text = readFileSync(file, "utf8");
+        text = readText(file);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         inputError(`cannot read ${file}${code === "ENOENT" ? ": no such file" : `: ${code ?? String(err)}`}`);
