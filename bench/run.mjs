@@ -112,6 +112,26 @@ if (wants("rules")) {
 if (wants("trace")) {
   say(`# trace (load ${load()}):`);
   passThrough("trace.ts");
+  // The same size of ruleset as a user meets it: `svcspec trace --rules` on a node's saved dump
+  // (read, load, check, trace one packet), in a fresh process.
+  const dir = mkdtempSync(join(tmpdir(), "svcspec-bench-dump-"));
+  try {
+    const dump = join(dir, "node.rules");
+    const gen = timed(tsx, ["bench/dump-gen.ts", dump]);
+    if (gen.status !== 0) throw new Error(`dump-gen failed:\n${gen.stderr}`);
+    const probe = JSON.parse(gen.stdout.trim().split("\n").pop());
+    const walls = [];
+    for (let i = 0; i < 3; i++) {
+      const r = timed(process.execPath, [cli, "trace", "--rules", dump, ...probe]);
+      if (r.status !== 0 || !r.stdout.includes("DNAT to")) throw new Error(`svcspec trace --rules exited ${r.status}:\n${r.stdout.slice(0, 2000)}${r.stderr}`);
+      walls.push(r.wall);
+    }
+    const size = readFileSync(dump).length;
+    say(`# svcspec trace --rules on a 10,000-Service dump (${(size / 1e6).toFixed(1)} MB): walls ${walls.map((w) => w.toFixed(2)).join(" ")} s (load ${load()})`);
+    say(`trace_cli_10k_s: ${median(walls).toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (wants("rss")) {
