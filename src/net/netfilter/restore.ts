@@ -7,6 +7,7 @@
 import type { HookName, TableName } from "./api.js";
 import { RulesetParseError } from "./errors.js";
 import { type Token, splitWords } from "./lex.js";
+import { compileKubeRule, kubeTargetName } from "./fast-rule.js";
 import { parseRuleWords, type RuleParseEnv } from "./rule-parse.js";
 import { BUILTIN_CHAINS, type Chain, type Policy, type Rule, type Ruleset, type SourceRef, type Table, TABLE_NAMES, emptyRuleset } from "./ruleset.js";
 
@@ -15,6 +16,11 @@ export interface RestoreOptions {
   noflush: boolean;
   /** File name for error positions. */
   file?: string;
+  /**
+   * Every line through the general parser, none remembered (no line cache, no kube-proxy fast
+   * path): the reference the fast paths are tested against.
+   */
+  generic?: boolean;
 }
 
 /** A whole dump (iptables-save output or a full restore file) as a fresh ruleset. */
@@ -48,7 +54,7 @@ interface CachedLine {
   rules: Rule[];
 }
 const LINE_CACHE_MAX = 20_000;
-const LINE_CACHE_TEXT_MAX = 200_000;
+export const LINE_CACHE_TEXT_MAX = 200_000;
 const lineCache = new Map<TableName, Map<string, CachedLine>>();
 let lineCacheSize = 0;
 
@@ -191,6 +197,7 @@ function replayChangedChains(run: RestoreRun, t: SavedTableLines, version: Table
     const old = version.table.chains.get(c.name)!;
     table.chains.set(c.name, newChain(c.name, old.builtin, old.policy, old.counters));
     run.owned.add(c.name);
+    run.lastAppendChain = null;
     lineNo = replayChainRules(run, c, lineNo, true);
   }
   return lineNo;
@@ -311,6 +318,8 @@ function sameLines(a: readonly string[], b: readonly string[]): boolean {
 class RestoreRun {
   readonly file: string;
   readonly noflush: boolean;
+  readonly generic: boolean;
+  readonly useLineCache: boolean;
   readonly result: Ruleset;
   lineNo = 0;
   lineText = "";
@@ -324,8 +333,11 @@ class RestoreRun {
   owned = new Set<string>();
   declared = new Set<string>();
   deleted: Deleted = new Map();
-  /** The chain of the previous line when it was a remembered -A line. */
-  lastHitChain: Chain | null = null;
+  /**
+   * The chain of the previous line when it was a remembered -A line or one compiled by the
+   * kube-proxy fast path (this restore's own copy, as nothing in between changed the chains).
+   */
+  lastAppendChain: Chain | null = null;
   /** While set, each -A line's remembered entry (hit or new) is added to it (see loadSavedTables). */
   deps: CachedLine[] | null = null;
   /**
@@ -337,10 +349,12 @@ class RestoreRun {
   constructor(
     ruleset: Ruleset,
     opts: RestoreOptions,
-    readonly useLineCache: boolean,
+    useLineCache: boolean,
   ) {
     this.file = opts.file ?? "<rules>";
     this.noflush = opts.noflush;
+    this.generic = opts.generic === true;
+    this.useLineCache = useLineCache && !this.generic;
     this.result = { tables: new Map(ruleset.tables) };
   }
 
@@ -353,13 +367,16 @@ class RestoreRun {
     this.lineText = lineText;
     if (isBlankOrComment(lineText)) return;
     if (this.table !== null) {
-      if (this.useLineCache && lineText.startsWith("-A ") && this.appendRemembered(lineText)) return;
-      this.lastHitChain = null;
+      const append = lineText.startsWith("-A ");
+      if (append && this.useLineCache && this.appendRemembered(lineText)) return;
+      const last = this.lastAppendChain;
+      this.lastAppendChain = null;
       // The usual user-chain declaration, `:NAME - [0:0]`, taken without splitting it into words
       // (a third of a kube-proxy dump's lines); anything else goes the general way below.
       if (lineText.charCodeAt(0) === 58 && lineText.endsWith(" - [0:0]") && this.declareBare(lineText)) return;
+      if (append && !this.generic && this.appendKube(lineText, last)) return;
     } else {
-      this.lastHitChain = null;
+      this.lastAppendChain = null;
     }
     this.generalLine(lineText);
   }
@@ -377,7 +394,7 @@ class RestoreRun {
       this.table!.chains.set(name, c.chain);
       // Not this restore's own: anything that would change it copies it first.
       this.owned.delete(name);
-      this.lastHitChain = null;
+      this.lastAppendChain = null;
       return true;
     }
     return false;
@@ -428,7 +445,7 @@ class RestoreRun {
     const table = this.table!;
     // A chain's rules come one after another: the chain of the previous remembered line is
     // still this restore's own copy unless a line in between was handled otherwise.
-    const last = this.lastHitChain;
+    const last = this.lastAppendChain;
     const sameChain = last !== null && hit.chain === last.name;
     if (!sameChain && !table.chains.has(hit.chain)) return false;
     if (hit.jumpsTo !== null) {
@@ -438,11 +455,41 @@ class RestoreRun {
       for (let k = 0; k < notChains.length; k++) if (this.isUserChain(notChains[k]!)) return false;
     }
     const chain = sameChain ? last : this.own(hit.chain);
-    this.lastHitChain = chain;
+    this.lastAppendChain = chain;
     const src = { file: this.file, line: this.lineNo, lineText };
     const rules = hit.rules;
     for (let k = 0; k < rules.length; k++) chain.rules.push(withSource(rules[k]!, src));
     this.deps?.push(hit);
+    return true;
+  }
+
+  /**
+   * An -A line of a shape kube-proxy writes, compiled by the fast path (fast-rule.ts) to the rule
+   * the general parser would make of it. `last`: the chain of the previous line, when it was
+   * appended to and nothing changed the chains since. false: the line goes the general way.
+   */
+  appendKube(lineText: string, last: Chain | null): boolean {
+    const table = this.table!;
+    const chainEnd = lineText.indexOf(" ", 3);
+    if (chainEnd < 0) return false;
+    // A dump's rules come chain by chain: most lines are for the previous line's chain.
+    const sameChain = last !== null && last.name.length === chainEnd - 3 && lineText.startsWith(last.name, 3);
+    let name = "";
+    if (!sameChain) {
+      // Chain names have no blank or quote (validateChainName, declareBare): a slice that names
+      // a chain is the word the general parser would read.
+      name = lineText.slice(3, chainEnd);
+      if (!table.chains.has(name)) return false;
+    }
+    const rule = compileKubeRule(lineText, chainEnd, table, this.file, this.lineNo);
+    if (rule === null) return false;
+    const chain = sameChain ? last : this.own(name);
+    chain.rules.push(rule);
+    this.lastAppendChain = chain;
+    if (this.useLineCache) {
+      const t = rule.target;
+      this.remember(table, chain, [rule], lineText, t.kind === "jump" ? [] : [kubeTargetName(t)]);
+    }
     return true;
   }
 
@@ -582,7 +629,7 @@ class RestoreRun {
         const chain = this.needChain(rest[0], c0);
         const rules = this.parseRule(chain.name, rest.slice(1));
         chain.rules.push(...rules);
-        if (this.useLineCache && c0.text === "-A" && words === split && lineText.startsWith("-A ")) this.remember(t, chain, rules, rest, lineText);
+        if (this.useLineCache && c0.text === "-A" && words === split && lineText.startsWith("-A ")) this.remember(t, chain, rules, lineText, null, rest);
         return;
       }
       case "-I":
@@ -674,7 +721,11 @@ class RestoreRun {
   }
 
   /** An -A line's compiled rules, remembered for the next restore of the same table (see lineCache). */
-  remember(t: Table, chain: Chain, rules: Rule[], rest: Token[], lineText: string): void {
+  /**
+   * `notChains`: the words of the line that may name its target (see CachedLine), when the
+   * caller knows them; otherwise they are found among the line's words `rest`.
+   */
+  remember(t: Table, chain: Chain, rules: Rule[], lineText: string, notChains: string[] | null, rest: readonly Token[] = []): void {
     if (lineCacheSize >= LINE_CACHE_MAX) {
       lineCache.clear();
       lineCacheSize = 0;
@@ -684,7 +735,7 @@ class RestoreRun {
     this.remembered = byTable;
     const t0 = rules[0]?.target;
     const jumpsTo = t0 && (t0.kind === "jump" || t0.kind === "goto") ? t0.chain : null;
-    const entry: CachedLine = { chain: chain.name, jumpsTo, notChains: jumpsTo === null ? targetCandidates(rest) : [], rules };
+    const entry: CachedLine = { chain: chain.name, jumpsTo, notChains: jumpsTo !== null ? [] : (notChains ?? targetCandidates(rest)), rules };
     byTable.set(lineText, entry);
     lineCacheSize++;
     this.deps?.push(entry);

@@ -73,7 +73,7 @@ function ifaceTest(input: boolean, name: string, neg: boolean): Matcher {
 // A handful of protocol tests cover every rule: share them (fewer objects for the GC to copy
 // while a 10k-Service ruleset is built; matchers are immutable).
 const protoTests = new Map<number, Matcher>();
-function protoTest(n: number, neg: boolean): Matcher {
+export function protoTest(n: number, neg: boolean): Matcher {
   const key = neg ? -1 - n : n;
   let m = protoTests.get(key);
   if (!m) protoTests.set(key, (m = { kind: "test", test: (pk: PacketView) => (pk.proto === n) !== neg }));
@@ -82,10 +82,10 @@ function protoTest(n: number, neg: boolean): Matcher {
 function constTest(result: boolean): Matcher {
   return { kind: "test", test: () => result };
 }
-function srcTest(addr: number, mask: number, neg: boolean): Matcher {
+export function srcTest(addr: number, mask: number, neg: boolean): Matcher {
   return { kind: "test", test: (pk: PacketView) => (((pk.src & mask) >>> 0) === addr) !== neg };
 }
-function dstTest(addr: number, mask: number, neg: boolean): Matcher {
+export function dstTest(addr: number, mask: number, neg: boolean): Matcher {
   return { kind: "test", test: (pk: PacketView) => (((pk.dst & mask) >>> 0) === addr) !== neg };
 }
 

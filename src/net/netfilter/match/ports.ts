@@ -63,6 +63,16 @@ export function formatRange(r: PortRange): string {
   return r.lo === r.hi ? String(r.lo) : `${r.lo}:${r.hi}`;
 }
 
+// Port tests are made outside the module's finish: a closure made there would keep the match
+// instance's whole scope (its parsed options, the module's closures) alive for as long as the
+// rule lives. The kube-proxy fast path (fast-rule.ts) makes its tests here too.
+export function sportTest(lo: number, hi: number, n: boolean): Matcher {
+  return { kind: "test", test: (p: PacketView) => (p.sport >= lo && p.sport <= hi) !== n };
+}
+export function dportTest(lo: number, hi: number, n: boolean): Matcher {
+  return { kind: "test", test: (p: PacketView) => (p.dport >= lo && p.dport <= hi) !== n };
+}
+
 function portsModule(name: "tcp" | "udp" | "sctp", proto: number): MatchModule {
   const known = ["--sport", "--dport", "--source-port", "--destination-port"];
   return {
@@ -105,13 +115,13 @@ function portsModule(name: "tcp" | "udp" | "sctp", proto: number): MatchModule {
           if (sport) {
             const { lo, hi } = sport.r;
             const n = sport.neg;
-            matchers.push({ kind: "test", test: (p: PacketView) => (p.sport >= lo && p.sport <= hi) !== n });
+            matchers.push(sportTest(lo, hi, n));
             save += `${neg(n)} --sport ${formatRange(sport.r)}`;
           }
           if (dport) {
             const { lo, hi } = dport.r;
             const n = dport.neg;
-            matchers.push({ kind: "test", test: (p: PacketView) => (p.dport >= lo && p.dport <= hi) !== n });
+            matchers.push(dportTest(lo, hi, n));
             save += `${neg(n)} --dport ${formatRange(dport.r)}`;
           }
           const d = dport as { r: PortRange; neg: boolean } | null;

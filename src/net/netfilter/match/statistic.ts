@@ -4,9 +4,10 @@
 // 0.3333333333 really means 715827882 / 2^31 — which is also what iptables-save prints (%.11f).
 
 import type { Token } from "../lex.js";
+import type { Matcher } from "../ruleset.js";
 import { type OptionCursor, type RuleFacts, type MatchModule, parseUint, unknownOption } from "../ext.js";
 
-const TWO31 = 0x80000000;
+export const TWO31 = 0x80000000;
 
 /**
  * q / 2^31 with 11 decimals, rounded exactly and half-to-even like glibc's printf("%.11f")
@@ -20,6 +21,12 @@ export function fixed11(q: number): string {
   if (r2 > den || (r2 === den && n % 2n === 1n)) n += 1n;
   const s = n.toString().padStart(12, "0");
   return `${s.slice(0, -11)}.${s.slice(-11)}`;
+}
+
+/** `--mode random` with the kernel's quantised probability q / 2^31 (the fast path's too: fast-rule.ts). */
+export function randomMatcher(q: number, negated: boolean): Matcher {
+  const pMatch = negated ? 1 - q / TWO31 : q / TWO31;
+  return { kind: "random", p: pMatch, label: `p=${pMatch.toFixed(10)}` };
 }
 
 export const statisticMatch: MatchModule = {
@@ -70,9 +77,8 @@ export const statisticMatch: MatchModule = {
           if (prob === null) cur.fail("--mode random needs --probability", at);
           if (every !== null) cur.fail("--every belongs to --mode nth", at);
           const q = Math.round(prob * TWO31);
-          const pMatch = negated ? 1 - q / TWO31 : q / TWO31;
           return {
-            matchers: [{ kind: "random", p: pMatch, label: `p=${pMatch.toFixed(10)}` }],
+            matchers: [randomMatcher(q, negated)],
             save: ` -m statistic${negated ? " !" : ""} --mode random --probability ${fixed11(q)}`,
           };
         }
