@@ -78,9 +78,9 @@ function deepDescribe(rs: Ruleset): unknown {
 
 type Outcome = { loaded: unknown } | { error: { message: string; pos: unknown; suggestion: string | undefined } };
 
-function outcome(text: string, generic: boolean): Outcome {
+function outcome(text: string, generic: boolean, noflush = false): Outcome {
   try {
-    return { loaded: deepDescribe(applyRestore(emptyRuleset(), text, { noflush: false, file: "t.rules", generic })) };
+    return { loaded: deepDescribe(applyRestore(emptyRuleset(), text, { noflush, file: "t.rules", generic })) };
   } catch (e) {
     if (e instanceof RulesetParseError) return { error: { message: e.message, pos: e.pos, suggestion: e.suggestion } };
     throw e;
@@ -302,5 +302,83 @@ describe("the kube-proxy fast path loads what the general parser loads", () => {
     expect(failed).toBeGreaterThan(1000);
     // And mutated lines the fast path takes (a changed address, port, comment, chain ...).
     expect(mutatedFast).toBeGreaterThan(400);
+  });
+
+  it("lines of several chains, one after another and between other commands", () => {
+    // Chain names that are prefixes of one another, so that a line is not taken for the
+    // previous line's chain; chains flushed, deleted and made again in between. Commands are
+    // mostly valid for the chains as they are at that point, so that most scripts load.
+    const chains = ["KUBE-A", "KUBE-AB", "KUBE-ABC", "KUBE-B"];
+    const ruleTo = (to: string): string =>
+      to === "" ? "-j RETURN" : `${["", "-s 10.1.2.3/32 ", "-m statistic --mode random --probability 0.50000000000 ", '-d 10.96.0.1/32 -p tcp -m comment --comment "ns/svc:http" -m tcp --dport 80 '][to.length % 4]}-j ${to}`;
+    const rand = mulberry32(99);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    let loaded = 0;
+    for (let n = 0; n < 400; n++) {
+      const lines = ["*nat", ":PREROUTING ACCEPT [0:0]", ":KUBE-MARK-MASQ - [0:0]"];
+      const exists = new Set<string>();
+      const declared = new Set<string>();
+      // The chains each chain's rules jump to.
+      const jumps = new Map<string, Set<string>>();
+      for (const c of chains) {
+        if (rand() < 0.8) {
+          lines.push(`:${c} - [0:0]`);
+          exists.add(c);
+          declared.add(c);
+        }
+      }
+      const length = 2 + Math.floor(rand() * 25);
+      for (let k = 0; k < length; k++) {
+        const r = rand();
+        // Mostly an existing chain (now and then one that is not: an error).
+        const present = chains.filter((x) => exists.has(x));
+        const c = r < 0.88 && present.length > 0 && rand() < 0.98 ? pick(present) : pick(chains);
+        if (r < 0.75) {
+          // A jump only to a chain further down the list (no loops), else a DNAT, a MASQ mark or a RETURN.
+          const later = chains.slice(chains.indexOf(c) + 1).filter((x) => exists.has(x));
+          const to = later.length > 0 && rand() < 0.5 ? pick(later) : null;
+          const body = to !== null ? ruleTo(to) : pick([ruleTo(""), ruleTo("KUBE-MARK-MASQ"), "-p tcp -m tcp -j DNAT --to-destination 10.1.2.3:80"]);
+          lines.push(`${rand() < 0.1 ? `-I ${c} 1` : `-A ${c}`} ${body}`);
+          if (to !== null) jumps.set(c, (jumps.get(c) ?? new Set()).add(to));
+        } else if (r < 0.82) {
+          lines.push(`-F ${c}`);
+          jumps.delete(c);
+        } else if (r < 0.88) {
+          // Deleted (mostly only when nothing jumps to it: a stale reference is an error).
+          if ([...jumps.values()].some((to) => to.has(c)) && rand() < 0.9) continue;
+          lines.push(`-F ${c}`, `-X ${c}`);
+          exists.delete(c);
+          jumps.delete(c);
+        } else {
+          // Made again, by -N or a declaration (declared twice is an error but with --noflush).
+          const declare = !declared.has(c) || rand() < 0.1;
+          lines.push(declare ? `:${c} - [0:0]` : exists.has(c) ? `-F ${c}` : `-N ${c}`);
+          exists.add(c);
+          declared.add(c);
+          jumps.delete(c);
+        }
+      }
+      if (exists.has("KUBE-A")) lines.push("-A PREROUTING -j KUBE-A");
+      lines.push("COMMIT", "");
+      const text = lines.join("\n");
+      for (const noflush of [false, true]) {
+        const reference = outcome(UNCACHED + text, true, noflush);
+        if ("loaded" in reference) loaded++;
+        expect(outcome(UNCACHED + text, false, noflush), text).toEqual(reference);
+        expect(outcome(text, false, noflush), `${text} (line cache)`).toEqual(outcome(text, true, noflush));
+      }
+    }
+    expect(loaded).toBeGreaterThan(400);
+  });
+
+  it("a line compiled here and remembered is parsed again when its target's name becomes a chain", () => {
+    const line = "-A KUBE-SEP-X -p tcp -m tcp -j DNAT --to-destination 10.1.2.3:80";
+    const before = `*nat\n:KUBE-SEP-X - [0:0]\n${line}\nCOMMIT\n`;
+    expect(outcome(before, false)).toEqual(outcome(before, true));
+    // With a chain called DNAT, `-j DNAT` jumps to it and --to-destination belongs to nobody.
+    const after = `*nat\n:KUBE-SEP-X - [0:0]\n:DNAT - [0:0]\n${line}\nCOMMIT\n`;
+    const reference = outcome(after, true);
+    expect(reference).toMatchObject({ error: { message: expect.stringContaining("--to-destination") } });
+    expect(outcome(after, false)).toEqual(reference);
   });
 });
