@@ -103,26 +103,33 @@ function wordEnd(line: string, i: number): number {
   return sp < 0 ? line.length : sp;
 }
 
-// The statistic match's quantised probability (q of q / 2^31) by its text, -1 for a text
-// iptables-save would not print back as it is. kube-proxy writes a few dozen distinct ones (1/n
-// for each endpoint count), each over and over; printing one back (fixed11) takes BigInt
-// arithmetic.
+// The statistic match of a `--probability` text, null for a text iptables-save would not print
+// back as it is. kube-proxy writes a few dozen distinct ones (1/n for each endpoint count), each
+// over and over: one matcher each, shared by every rule that has it (matchers are immutable, as
+// the shared protocol tests and the line cache's shared rules have it), made and printed back
+// (fixed11, BigInt arithmetic) once.
 const PROBABILITIES_MAX = 1000;
-const probabilities = new Map<string, number>();
+const probabilities = new Map<string, Matcher | null>();
 
-function probabilityQ(text: string): number {
-  let q = probabilities.get(text);
-  if (q === undefined) {
+function probabilityMatcher(text: string): Matcher | null {
+  let m = probabilities.get(text);
+  if (m === undefined) {
     const v = Number(text);
     // The general parser's checks (statistic.ts), then the printed-back form.
-    const valid = /^[0-9.eE+-]+$/.test(text) && Number.isFinite(v) && v >= 0 && v <= 1;
-    q = valid ? Math.round(v * TWO31) : -1;
-    if (q >= 0 && fixed11(q) !== text) q = -1;
+    const q = /^[0-9.eE+-]+$/.test(text) && Number.isFinite(v) && v >= 0 && v <= 1 ? Math.round(v * TWO31) : -1;
+    m = q >= 0 && fixed11(q) === text ? randomMatcher(q, false) : null;
     if (probabilities.size >= PROBABILITIES_MAX) probabilities.clear();
-    probabilities.set(text, q);
+    probabilities.set(text, m);
   }
-  return q;
+  return m;
 }
+
+// The last jump target made, and the last DNAT hook check: shared by the rules that follow with
+// the same (every KUBE-SEP chain's first rule jumps to KUBE-MARK-MASQ; every DNAT of a dump's
+// KUBE-SEP chains, names all of one length, has its target word at the same column). Targets and
+// hook checks are immutable.
+let lastJump: Target & { kind: "jump" } = { kind: "jump", chain: "" };
+let lastDnatCheck: NonNullable<Rule["hookCheck"]> = { target: "DNAT", hooks: [], column: 0, token: "DNAT" };
 
 /** The -j name of a rule compiled here whose target is not a jump (for the line cache). */
 export function kubeTargetName(t: Target): string {
@@ -204,9 +211,9 @@ export function compileKubeRule(line: string, chainEnd: number, table: Table, fi
     } else if (!statistic && line.startsWith("statistic --mode random --probability ", i)) {
       i += 38;
       const end = wordEnd(line, i);
-      const q = probabilityQ(line.slice(i, end));
-      if (q < 0) return null;
-      scratch[count++] = randomMatcher(q, false);
+      const random = probabilityMatcher(line.slice(i, end));
+      if (random === null) return null;
+      scratch[count++] = random;
       i = end;
       statistic = true;
     } else if (!ports && proto !== 0 && line.startsWith(protoWord, i) && line.charCodeAt(i + protoWord.length) === 32) {
@@ -235,7 +242,8 @@ export function compileKubeRule(line: string, chainEnd: number, table: Table, fi
   let hookCheck: Rule["hookCheck"] = undefined;
   if (jumpTo !== undefined) {
     if (builtin || nameEnd !== n) return null;
-    target = { kind: "jump", chain: jumpTo.name };
+    if (lastJump.chain !== jumpTo.name) lastJump = { kind: "jump", chain: jumpTo.name };
+    target = lastJump;
   } else if (name === "DNAT") {
     if (table.name !== "nat" || !line.startsWith(" --to-destination ", nameEnd)) return null;
     i = scanIPv4(line, nameEnd + 18);
@@ -249,7 +257,10 @@ export function compileKubeRule(line: string, chainEnd: number, table: Table, fi
     }
     if (i !== n) return null;
     target = { kind: "nat", action: { kind: "DNAT", ip, port } };
-    hookCheck = { target: dnatTarget.name, hooks: dnatTarget.hooks!, column: nameStart + 1, token: name };
+    if (lastDnatCheck.column !== nameStart + 1) {
+      lastDnatCheck = { target: dnatTarget.name, hooks: dnatTarget.hooks!, column: nameStart + 1, token: dnatTarget.name };
+    }
+    hookCheck = lastDnatCheck;
   } else if (nameEnd === n && (name === "ACCEPT" || name === "RETURN" || (name === "DROP" && table.name !== "nat"))) {
     target = name === "ACCEPT" ? { kind: "accept" } : name === "DROP" ? { kind: "drop" } : { kind: "return" };
   } else {

@@ -98,7 +98,11 @@ export interface Chain {
   policy: Policy | null;
   /** Counters of the chain line as read (`[pkts:bytes]`), printed back by printSave. */
   counters: string;
-  readonly rules: Rule[];
+  /**
+   * Appended to (or, while short, replaced by a longer copy: see appendRule in restore.ts) only
+   * by the restore that made the chain, before its COMMIT.
+   */
+  rules: Rule[];
   /** Built lazily by the evaluator; dropped whenever the chain is rebuilt. */
   index?: DispatchIndex | null;
   /**
