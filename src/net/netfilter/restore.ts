@@ -485,18 +485,21 @@ class RestoreRun {
     const table = this.table!;
     const chainEnd = lineText.indexOf(" ", 3);
     if (chainEnd < 0) return false;
-    // A dump's rules come chain by chain: most lines are for the previous line's chain.
-    const sameChain = last !== null && last.name.length === chainEnd - 3 && lineText.startsWith(last.name, 3);
-    let name = "";
-    if (!sameChain) {
-      // Chain names have no blank or quote (validateChainName, declareBare): a slice that names
-      // a chain is the word the general parser would read.
-      name = lineText.slice(3, chainEnd);
-      if (!table.chains.has(name)) return false;
-    }
+    // The rule first: a line of another shape (kube-proxy's own restore order, say) costs no
+    // chain lookup before it goes the general way.
     const rule = compileKubeRule(lineText, chainEnd, table, this.file, this.lineNo);
     if (rule === null) return false;
-    const chain = sameChain ? last : this.own(name);
+    // A dump's rules come chain by chain: most lines are for the previous line's chain.
+    let chain: Chain;
+    if (last !== null && last.name.length === chainEnd - 3 && lineText.startsWith(last.name, 3)) {
+      chain = last;
+    } else {
+      // Chain names have no blank or quote (validateChainName, declareBare): a slice that names
+      // a chain is the word the general parser would read.
+      const name = lineText.slice(3, chainEnd);
+      if (!table.chains.has(name)) return false;
+      chain = this.own(name);
+    }
     appendRule(chain, rule);
     this.lastAppendChain = chain;
     if (this.useLineCache) {
