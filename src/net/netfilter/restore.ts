@@ -740,10 +740,10 @@ class RestoreRun {
     }
   }
 
-  /** An -A line's compiled rules, remembered for the next restore of the same table (see lineCache). */
   /**
-   * `notChains`: the words of the line that may name its target (see CachedLine), when the
-   * caller knows them; otherwise they are found among the line's words `rest`.
+   * An -A line's compiled rules, remembered for the next restore of the same table (see
+   * lineCache). `notChains`: the words of the line that may name its target (see CachedLine),
+   * when the caller knows them; otherwise they are found among the line's words `rest`.
    */
   remember(t: Table, chain: Chain, rules: Rule[], lineText: string, notChains: string[] | null, rest: readonly Token[] = []): void {
     if (lineCacheSize >= LINE_CACHE_MAX) {
