@@ -4,7 +4,8 @@
 import type { EndpointSlice, Service } from "../src/world/k8s.js";
 import type { ProxierConfig } from "../src/kube/proxier/index.js";
 
-function mulberry32(seed: number): () => number {
+/** The seeded PRNG every generator here uses (and the tests that need reproducible randomness). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -8,18 +8,10 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mulberry32 } from "./gen.js";
 
-// mulberry32, the same PRNG as bench/gen.ts, so "seed N" means the same thing in both.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same PRNG as bench/gen.ts, so "seed N" means the same thing in both.
+const rng = mulberry32;
 
 export interface SuiteOptions {
   files?: number;

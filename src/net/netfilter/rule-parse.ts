@@ -83,7 +83,8 @@ function constTest(result: boolean): Matcher {
   return { kind: "test", test: () => result };
 }
 // Address tests are one object each (a class instance with its test on the prototype), not an
-// object, a closure and the closure's context: a 10k-Service dump has 130k of them.
+// object, a closure and the closure's context: a 10k-Service dump has 130k of them. Two classes
+// rather than one with a flag: each test reads its one field with no branch.
 class SrcTest {
   readonly kind = "test";
   constructor(

@@ -6,7 +6,7 @@
 // 1,000-Service dump, and kube-proxy lines mutated at random.
 
 import { describe, expect, it } from "vitest";
-import { benchProxierConfig, generateCluster } from "../../../bench/gen.js";
+import { benchProxierConfig, generateCluster, mulberry32 } from "../../../bench/gen.js";
 import { nodeTables } from "../../../src/kube/proxier/index.js";
 import type { PacketView } from "../../../src/net/netfilter/api.js";
 import { RulesetParseError } from "../../../src/net/netfilter/errors.js";
@@ -20,17 +20,6 @@ import { ctx, describeLoad } from "./helpers.js";
 // A comment line long enough to put any text past the line cache's limit: every -A line of the
 // load is then compiled by it (fast path or general parser), none taken from an earlier load.
 const UNCACHED = `#${" ".repeat(LINE_CACHE_TEXT_MAX)}\n`;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Packets made of the addresses and numbers in a rule's text and their neighbours. */
 function probes(text: string): PacketView[] {
