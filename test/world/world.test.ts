@@ -260,6 +260,17 @@ function fieldOf(line: string): ServiceField {
   return st.field;
 }
 
+
+/** The Service `np` as a manifest: NodePort 30999 for the my-nginx pods (applied over the spec's own np). */
+const NODEPORT_NP = `apiVersion: v1
+kind: Service
+metadata: {name: np}
+spec:
+  type: NodePort
+  selector: {run: my-nginx}
+  ports: [{port: 80, nodePort: 30999}]
+`;
+
 describe("scenario changes are pure", () => {
   const base = `${CLUSTER}service np NodePort {
   selector run=my-nginx
@@ -321,14 +332,7 @@ kind: Pod
 metadata: {name: late, labels: {run: my-nginx}}
 spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 80}]}]}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: np}
-spec:
-  type: NodePort
-  selector: {run: my-nginx}
-  ports: [{port: 80, nodePort: 30999}]
-`,
+${NODEPORT_NP}`,
       { kind: "heredoc", file: "f.svcspec", line: 20 },
     );
     const r = applyManifests(w, load);
@@ -379,15 +383,7 @@ service c {
     const w = world(base);
     deepFreeze(w.services);
     deepFreeze(w.manualEndpointSlices);
-    const load = parseManifests(
-      `apiVersion: v1
-kind: Service
-metadata: {name: np}
-spec:
-  type: NodePort
-  selector: {run: my-nginx}
-  ports: [{port: 80, nodePort: 30999}]
-`,
+    const load = parseManifests(NODEPORT_NP,
       { kind: "heredoc", file: "f.svcspec", line: 20 },
     );
     const changed = [
