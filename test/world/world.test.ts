@@ -260,7 +260,6 @@ function fieldOf(line: string): ServiceField {
   return st.field;
 }
 
-
 /** The Service `np` as a manifest: NodePort 30999 for the my-nginx pods (applied over the spec's own np). */
 const NODEPORT_NP = `apiVersion: v1
 kind: Service
