@@ -419,14 +419,29 @@ function matchAt(text: string, offset: number): boolean {
 /** How many token objects a pool keeps for the next text (≈ 100 bytes each; a 5 kB spec has ≈ 1,800). */
 const POOL_LIMIT = 50_000;
 
+/** A new token. Every token carries a `payload` field (undefined but for heredocs): one shape. */
+function newToken(image: string, offset: number, n: number, line: number, column: number, tokenType: TokenType, payload: unknown): IToken {
+  return {
+    image,
+    startOffset: offset,
+    endOffset: offset + n - 1,
+    startLine: line,
+    endLine: line,
+    startColumn: column,
+    endColumn: column + n - 1,
+    tokenTypeIdx: tokenType.tokenTypeIdx!,
+    tokenType,
+    payload,
+  };
+}
+
 /**
  * Lexes a .svcspec text: what chevrotain's Lexer over allTokens yields (see above).
  *
  * With a `pool`, the token objects of the previous call on that pool are reused (and the pool
  * grows to the longest text's token count, up to POOL_LIMIT): the previous call's tokens are then
  * no longer valid. parse() passes one, since nothing keeps a token after a parse; the token objects
- * were the largest garbage of a run (24 MB in the 100-file bench suite). Pooled tokens all carry a
- * `payload` field (undefined but for heredocs), so they share one shape.
+ * were the largest garbage of a run (24 MB in the 100-file bench suite).
  */
 export function tokenize(text: string, pool?: IToken[]): ILexingResult {
   const tokens: IToken[] = [];
@@ -458,33 +473,11 @@ export function tokenize(text: string, pool?: IToken[]): ILexingResult {
     const tokenType = keyword !== undefined ? keyword.type : type;
     let token: IToken;
     if (pool === undefined) {
-      token = {
-        image,
-        startOffset: offset,
-        endOffset: offset + n - 1,
-        startLine: line,
-        endLine: line,
-        startColumn: column,
-        endColumn: column + n - 1,
-        tokenTypeIdx: tokenType.tokenTypeIdx!,
-        tokenType,
-      };
-      if (matchedPayload !== undefined) token.payload = matchedPayload;
+      token = newToken(image, offset, n, line, column, tokenType, matchedPayload);
     } else {
       const reused = pool[tokens.length];
       if (reused === undefined) {
-        token = {
-          image,
-          startOffset: offset,
-          endOffset: offset + n - 1,
-          startLine: line,
-          endLine: line,
-          startColumn: column,
-          endColumn: column + n - 1,
-          tokenTypeIdx: tokenType.tokenTypeIdx!,
-          tokenType,
-          payload: matchedPayload,
-        };
+        token = newToken(image, offset, n, line, column, tokenType, matchedPayload);
         if (pool.length < POOL_LIMIT) pool.push(token);
       } else {
         token = reused;
