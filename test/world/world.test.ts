@@ -270,8 +270,8 @@ spec:
   ports: [{port: 80, nodePort: 30999}]
 `;
 
-describe("scenario changes are pure", () => {
-  const base = `${CLUSTER}service np NodePort {
+/** A NodePort and a LoadBalancer Service for the my-nginx pods. */
+const NP_AND_LB = `service np NodePort {
   selector run=my-nginx
   port 80
 }
@@ -280,6 +280,9 @@ service lb LoadBalancer {
   port 80
 }
 `;
+
+describe("scenario changes are pure", () => {
+  const base = `${CLUSTER}${NP_AND_LB}`;
   test("setServiceField: Local on NodePort allocates nothing, on LoadBalancer a healthCheckNodePort", () => {
     const w = world(base);
     const before = JSON.stringify(w.services);
@@ -351,15 +354,7 @@ describe("changed worlds share the unchanged Services and EndpointSlices", () =>
     }
     return v;
   };
-  const base = `${CLUSTER}service np NodePort {
-  selector run=my-nginx
-  port 80
-}
-service lb LoadBalancer {
-  selector run=my-nginx
-  port 80
-}
-service c {
+  const base = `${CLUSTER}${NP_AND_LB}service c {
   selector run=my-nginx
   port 443
 }
